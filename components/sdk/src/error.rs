@@ -1,0 +1,21 @@
+//! Display and error impls for the host's typed capability errors.
+
+pub use crate::types::CapabilityError;
+
+impl CapabilityError {
+    /// The capability or reason this error names.
+    pub fn detail(&self) -> &str {
+        match self {
+            CapabilityError::Denied(s)
+            | CapabilityError::NotAvailable(s)
+            | CapabilityError::Invalid(s)
+            | CapabilityError::Limited(s)
+            | CapabilityError::Failed(s) => s,
+        }
+    }
+
+    /// True when the grant refused the capability.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, CapabilityError::Denied(_))
+    }
+}

@@ -1,0 +1,23 @@
+//! The `hook-component` world: react to agent events.
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "ironclaw:host/hook-component",
+        with: {
+            "ironclaw:host/types@0.1.0": crate::bindings::ironclaw::host::types,
+            "ironclaw:host/logging@0.1.0": crate::bindings::ironclaw::host::logging,
+            "ironclaw:host/config@0.1.0": crate::bindings::ironclaw::host::config,
+            "ironclaw:host/db@0.1.0": crate::bindings::ironclaw::host::db,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_hook",
+        default_bindings_module: "ironclaw_sdk::hook::bindings",
+        runtime_path: "::wit_bindgen::rt",
+    });
+}
+
+pub use bindings::exports::ironclaw::host::hook::*;
+
+/// `export!(MyType)` exports `MyType` as this component's implementation.
+pub use bindings::export_hook as export;

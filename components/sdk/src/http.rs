@@ -1,0 +1,249 @@
+//! A small blocking HTTP client over the standard `wasi:http/outgoing-handler`.
+//!
+//! The host mediates every request (allowlist, credential injection, leak
+//! scan); a refusal arrives here as an `HttpError`. Any other wasi:http client
+//! crate works as well: this helper only saves the boilerplate.
+
+use crate::bindings::wasi::http::outgoing_handler;
+use crate::bindings::wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
+use crate::bindings::wasi::io::streams::StreamError;
+
+/// Largest response body the helper reads before giving up.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The URL could not be parsed.
+    InvalidUrl(String),
+    /// A header name or value was refused (forbidden or malformed).
+    InvalidHeader(String),
+    /// The host or the network refused or failed the request.
+    Request(String),
+    /// The response body exceeded the reader's limit.
+    TooLarge(usize),
+}
+
+impl core::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HttpError::InvalidUrl(m) => write!(f, "invalid URL: {m}"),
+            HttpError::InvalidHeader(m) => write!(f, "invalid header: {m}"),
+            HttpError::Request(m) => write!(f, "request failed: {m}"),
+            HttpError::TooLarge(n) => write!(f, "response body larger than {n} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// A parsed `http(s)://authority/path?query` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub https: bool,
+    pub authority: String,
+    pub path_with_query: String,
+}
+
+impl Url {
+    pub fn parse(url: &str) -> Result<Url, HttpError> {
+        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(HttpError::InvalidUrl(format!(
+                "`{url}` must start with http:// or https://"
+            )));
+        };
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        if authority.is_empty() || authority.contains('@') {
+            return Err(HttpError::InvalidUrl(format!(
+                "`{url}` needs a host and no user info"
+            )));
+        }
+        let path_with_query = match path {
+            "" => "/".to_string(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_string(),
+        };
+        Ok(Url {
+            https,
+            authority: authority.to_string(),
+            path_with_query,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    url: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    max_response_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header of this name (case-insensitive), as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| core::str::from_utf8(v).ok())
+    }
+
+    pub fn text(&self) -> Result<&str, HttpError> {
+        core::str::from_utf8(&self.body)
+            .map_err(|e| HttpError::Request(format!("body is not UTF-8: {e}")))
+    }
+}
+
+impl Request {
+    pub fn new(method: Method, url: &str) -> Request {
+        Request {
+            method,
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    pub fn get(url: &str) -> Request {
+        Request::new(Method::Get, url)
+    }
+
+    pub fn post(url: &str) -> Request {
+        Request::new(Method::Post, url)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.headers
+            .push((name.to_string(), value.as_bytes().to_vec()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// A JSON body with its content type.
+    pub fn json(self, value: &serde_json::Value) -> Request {
+        self.header("content-type", "application/json")
+            .body(value.to_string())
+    }
+
+    pub fn max_response_bytes(mut self, limit: usize) -> Request {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    pub fn send(self) -> Result<Response, HttpError> {
+        let url = Url::parse(&self.url)?;
+        let fields = Fields::from_list(&self.headers)
+            .map_err(|e| HttpError::InvalidHeader(format!("{e:?}")))?;
+        let request = OutgoingRequest::new(fields);
+        let scheme = if url.https { Scheme::Https } else { Scheme::Http };
+        request
+            .set_method(&self.method)
+            .and_then(|_| request.set_scheme(Some(&scheme)))
+            .and_then(|_| request.set_authority(Some(&url.authority)))
+            .and_then(|_| request.set_path_with_query(Some(&url.path_with_query)))
+            .map_err(|_| HttpError::InvalidUrl(self.url.clone()))?;
+        let outgoing_body = request
+            .body()
+            .map_err(|_| HttpError::Request("request body already taken".into()))?;
+        let pending = outgoing_handler::handle(request, None).map_err(request_error)?;
+        write_body(&outgoing_body, &self.body)?;
+        OutgoingBody::finish(outgoing_body, None).map_err(request_error)?;
+        let response = loop {
+            match pending.get() {
+                Some(result) => break result,
+                None => pending.subscribe().block(),
+            }
+        };
+        let response = response
+            .map_err(|_| HttpError::Request("response already taken".into()))?
+            .map_err(request_error)?;
+        read_response(response, self.max_response_bytes)
+    }
+}
+
+fn request_error(e: ErrorCode) -> HttpError {
+    HttpError::Request(format!("{e:?}"))
+}
+
+fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let stream = body
+        .write()
+        .map_err(|_| HttpError::Request("body stream already taken".into()))?;
+    // blocking-write-and-flush accepts at most 4096 bytes per call.
+    for chunk in bytes.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| HttpError::Request(format!("writing body: {e:?}")))?;
+    }
+    Ok(())
+}
+
+fn read_response(response: IncomingResponse, limit: usize) -> Result<Response, HttpError> {
+    let status = response.status();
+    let headers = response.headers().entries();
+    let body = response
+        .consume()
+        .map_err(|_| HttpError::Request("response body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|_| HttpError::Request("response stream already taken".into()))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(HttpError::TooLarge(limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(HttpError::Request(e.to_debug_string()));
+            }
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body: bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let u = Url::parse("https://api.example.com:8443/v1/x?y=1").unwrap();
+        assert!(u.https);
+        assert_eq!(u.authority, "api.example.com:8443");
+        assert_eq!(u.path_with_query, "/v1/x?y=1");
+        assert_eq!(Url::parse("http://h").unwrap().path_with_query, "/");
+        assert_eq!(Url::parse("http://h?q").unwrap().path_with_query, "/?q");
+        assert!(Url::parse("ftp://h").is_err());
+        assert!(Url::parse("https://user@h/").is_err());
+    }
+}

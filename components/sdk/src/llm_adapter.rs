@@ -1,0 +1,32 @@
+//! The `llm-adapter-component` world: one provider's wire format.
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "ironclaw:host/llm-adapter-component",
+        with: {
+            "ironclaw:host/types@0.1.0": crate::bindings::ironclaw::host::types,
+            "ironclaw:host/logging@0.1.0": crate::bindings::ironclaw::host::logging,
+            "ironclaw:host/config@0.1.0": crate::bindings::ironclaw::host::config,
+            "ironclaw:host/secrets@0.1.0": crate::bindings::ironclaw::host::secrets,
+            "ironclaw:host/llm-types@0.1.0": crate::bindings::ironclaw::host::llm_types,
+            "ironclaw:host/llm-stream@0.1.0": crate::bindings::ironclaw::host::llm_stream,
+            "wasi:http/types@0.2.12": crate::bindings::wasi::http::types,
+            "wasi:http/outgoing-handler@0.2.12": crate::bindings::wasi::http::outgoing_handler,
+            "wasi:io/error@0.2.12": crate::bindings::wasi::io::error,
+            "wasi:io/poll@0.2.12": crate::bindings::wasi::io::poll,
+            "wasi:io/streams@0.2.12": crate::bindings::wasi::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": crate::bindings::wasi::clocks::monotonic_clock,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_llm_adapter",
+        default_bindings_module: "ironclaw_sdk::llm_adapter::bindings",
+        runtime_path: "::wit_bindgen::rt",
+    });
+}
+
+pub use bindings::exports::ironclaw::host::provider::Guest;
+pub use crate::llm_types::*;
+
+/// `export!(MyType)` exports `MyType` as this component's implementation.
+pub use bindings::export_llm_adapter as export;
