@@ -1,1 +1,8 @@
+//! IronClaw host: a small Rust host in which almost everything is a
+//! WebAssembly component. See DESIGN.md for the shape of the house.
 
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod registry;
+pub mod runtime;

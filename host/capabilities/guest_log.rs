@@ -1,0 +1,69 @@
+//! `logging`: guest log lines into the host's tracing, capped per call in
+//! count and size. Over the cap the guest gets `limited`, not a trap.
+
+use std::sync::Arc;
+
+use super::grants::Capability;
+use super::state::HostState;
+use crate::config::GuestLoggingConfig;
+use crate::runtime::bindings::imports::ironclaw::host::logging::{Host, Level};
+use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
+
+pub struct GuestLog {
+    component: Arc<str>,
+    config: GuestLoggingConfig,
+    pub(crate) accepted: u32,
+    pub(crate) refused: u32,
+}
+
+impl GuestLog {
+    pub fn new(component: Arc<str>, config: GuestLoggingConfig) -> GuestLog {
+        GuestLog {
+            component,
+            config,
+            accepted: 0,
+            refused: 0,
+        }
+    }
+
+    fn write(&mut self, level: Level, message: &str) -> Result<(), CapabilityError> {
+        if message.len() > self.config.max_line_bytes {
+            self.refused += 1;
+            return Err(CapabilityError::Limited(format!(
+                "log line of {} bytes exceeds the {}-byte cap",
+                message.len(),
+                self.config.max_line_bytes
+            )));
+        }
+        if self.accepted >= self.config.lines_per_call {
+            self.refused += 1;
+            if self.refused == 1 {
+                tracing::warn!(component = %self.component, cap = self.config.lines_per_call,
+                    "guest log cap reached; further lines this call are dropped");
+            }
+            return Err(CapabilityError::Limited(format!(
+                "more than {} log lines in one call",
+                self.config.lines_per_call
+            )));
+        }
+        self.accepted += 1;
+        let c = &*self.component;
+        match level {
+            Level::Trace => tracing::trace!(target: "guest", component = c, "{message}"),
+            Level::Debug => tracing::debug!(target: "guest", component = c, "{message}"),
+            Level::Info => tracing::info!(target: "guest", component = c, "{message}"),
+            Level::Warn => tracing::warn!(target: "guest", component = c, "{message}"),
+            Level::Error => tracing::error!(target: "guest", component = c, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl Host for HostState {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<Result<(), CapabilityError>> {
+        if let Err(denied) = self.check(Capability::Logging) {
+            return Ok(Err(denied));
+        }
+        Ok(self.log.write(level, &message))
+    }
+}

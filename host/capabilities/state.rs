@@ -1,0 +1,114 @@
+//! The data of one call's `Store`: a fresh one per call (DESIGN §4).
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::grants::{Capability, Grants};
+use super::guest_log::GuestLog;
+use super::http_outbound::HttpPolicy;
+use super::stdio::CappedPipe;
+use crate::config::GuestLoggingConfig;
+use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
+use crate::runtime::limits::{CallLimiter, Limits};
+
+/// Host settings that shape every call's state.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    pub stdio_bytes: usize,
+    pub logging: GuestLoggingConfig,
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    http_policy: HttpPolicy,
+    pub(crate) limiter: CallLimiter,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) component: Arc<str>,
+    pub(crate) log: GuestLog,
+    pub(crate) stdout: CappedPipe,
+    pub(crate) stderr: CappedPipe,
+}
+
+impl HostState {
+    pub fn new(
+        component: Arc<str>,
+        grants: Arc<Grants>,
+        limits: &Limits,
+        settings: &CallSettings,
+    ) -> HostState {
+        let stdout = CappedPipe::new("stdout", settings.stdio_bytes);
+        let stderr = CappedPipe::new("stderr", settings.stdio_bytes);
+        // No environment, arguments, preopened directories, sockets or name
+        // lookups: a guest reaches the world only through host capabilities.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            http_policy: HttpPolicy::new(component.clone(), grants.clone()),
+            limiter: CallLimiter::new(limits),
+            log: GuestLog::new(component.clone(), settings.logging.clone()),
+            grants,
+            component,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// `Ok` when granted, else the typed refusal the guest receives.
+    pub(crate) fn check(&self, capability: Capability) -> Result<(), CapabilityError> {
+        if self.grants.allows(capability) {
+            Ok(())
+        } else {
+            tracing::debug!(component = %self.component, %capability, "capability denied");
+            Err(CapabilityError::Denied(capability.as_str().to_string()))
+        }
+    }
+
+    pub(crate) fn stdio_overflowed(&self) -> bool {
+        self.stdout.overflowed() || self.stderr.overflowed()
+    }
+
+    pub(crate) fn stdout_limit(&self) -> usize {
+        self.stdout.limit()
+    }
+
+    /// The last non-empty line the guest wrote to stderr (a Rust panic
+    /// message, typically), shortened for an error report.
+    pub(crate) fn last_stderr_line(&self) -> Option<String> {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
+        Some(line.chars().take(300).collect())
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_policy,
+        }
+    }
+}

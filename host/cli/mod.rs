@@ -1,0 +1,106 @@
+//! The `ironclaw` command line: one file per command group.
+
+mod doctor;
+mod run;
+mod tool;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Home};
+
+#[derive(Debug, Parser)]
+#[command(name = "ironclaw", version, about = "A secure personal AI assistant whose parts are WebAssembly components")]
+pub struct Cli {
+    /// Data directory (default: $IRONCLAW_HOME, else ~/.ironclaw).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the host: load the components and serve until Ctrl-C.
+    Run(run::RunArgs),
+    /// Work with tool components.
+    #[command(subcommand)]
+    Tool(tool::ToolCommand),
+    /// Check the toolchain, data directory, cache and components.
+    Doctor(doctor::DoctorArgs),
+}
+
+/// How a command failed: `Usage` for bad input or configuration (exit 2),
+/// `Failed` for work that ran and failed (exit 1). Both print one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+/// The owner's home and configuration, resolved once per command.
+pub struct Context {
+    pub home: Home,
+    pub config: Config,
+}
+
+impl Context {
+    fn load(home: Option<PathBuf>) -> Result<Context, CliError> {
+        let home = match home {
+            Some(dir) => Home::at(dir),
+            None => Home::from_env().map_err(|e| CliError::Usage(e.to_string()))?,
+        };
+        let config = Config::load(&home.config_file()).map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok(Context { home, config })
+    }
+
+    fn runtime(&self) -> Result<crate::runtime::Runtime, CliError> {
+        self.home
+            .ensure()
+            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", self.home.root().display())))?;
+        crate::runtime::Runtime::new(&self.config, &self.home).map_err(|e| CliError::Failed(e.to_string()))
+    }
+}
+
+pub async fn main(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context::load(cli.home)?;
+    match cli.command {
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Tool(cmd) => tool::run(&ctx, cmd).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
+    }
+}
+
+/// Loads every component found on the search path. Broken ones are reported
+/// on stderr and skipped, so one bad file does not take the others down.
+async fn load_all(
+    ctx: &Context,
+    runtime: &crate::runtime::Runtime,
+) -> Vec<std::sync::Arc<crate::runtime::LoadedComponent>> {
+    let dirs = crate::registry::discovery::search_path(&ctx.config, &ctx.home);
+    let (bundles, errors) = crate::registry::discovery::discover(&dirs);
+    for e in errors {
+        eprintln!("warning: skipping component: {e}");
+    }
+    let mut loaded = Vec::new();
+    for bundle in bundles {
+        let grants = runtime.grants_as_requested(&bundle.manifest);
+        match runtime.load(&bundle.wasm, bundle.manifest, grants).await {
+            Ok(c) => loaded.push(c),
+            Err(e) => eprintln!("warning: skipping component: {e}"),
+        }
+    }
+    loaded
+}

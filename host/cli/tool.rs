@@ -1,0 +1,183 @@
+//! `ironclaw tool call|list`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use super::{CliError, Context, load_all};
+use crate::registry::Manifest;
+use crate::registry::discovery::manifest_path_for;
+use crate::runtime::LoadedComponent;
+use crate::runtime::tool::CallContext;
+
+#[derive(Debug, Subcommand)]
+pub enum ToolCommand {
+    /// Run one tool call and print its result as JSON.
+    Call(CallArgs),
+    /// List the tools of every component found.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Tool name (or the name of a component offering exactly one tool).
+    pub name: String,
+    /// Parameters as a JSON object.
+    #[arg(long, default_value = "{}")]
+    pub params: String,
+    /// Run this .wasm file, granted what the manifest beside it requests
+    /// (a development path).
+    #[arg(long, value_name = "PATH")]
+    pub wasm: Option<PathBuf>,
+    /// Print the output with the usage record and component details.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(ctx: &Context, cmd: ToolCommand) -> Result<(), CliError> {
+    match cmd {
+        ToolCommand::Call(args) => call(ctx, args).await,
+        ToolCommand::List(args) => list(ctx, args).await,
+    }
+}
+
+async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
+    let runtime = ctx.runtime()?;
+    let component = match &args.wasm {
+        Some(wasm) => load_dev(&runtime, wasm).await?,
+        None => find_tool(&load_all(ctx, &runtime).await, &args.name)?,
+    };
+    let tool = resolve_tool_name(&component, &args.name)?;
+    let context = CallContext {
+        call_id: format!("cli-{}", std::process::id()),
+        channel: Some("cli".into()),
+        ..CallContext::default()
+    };
+    match runtime.call_tool(&component, &tool, &args.params, &context).await {
+        Ok(out) => {
+            let output = as_json(&out.output);
+            let printed = if args.verbose {
+                serde_json::json!({
+                    "tool": tool,
+                    "component": &*component.name,
+                    "version": component.manifest.version.to_string(),
+                    "digest": component.digest.to_hex().to_string(),
+                    "output": output,
+                    "usage": out.usage,
+                })
+            } else {
+                output
+            };
+            println!("{printed}");
+            Ok(())
+        }
+        Err(e) => {
+            if args.verbose
+                && let Some(usage) = &e.usage
+            {
+                eprintln!("usage: {}", serde_json::to_string(usage).unwrap_or_default());
+            }
+            Err(CliError::Failed(e.to_string()))
+        }
+    }
+}
+
+/// The tool's output as JSON: parsed when it is JSON, else a JSON string.
+fn as_json(output: &str) -> serde_json::Value {
+    serde_json::from_str(output).unwrap_or_else(|_| serde_json::Value::String(output.to_string()))
+}
+
+async fn load_dev(runtime: &crate::runtime::Runtime, wasm: &std::path::Path) -> Result<Arc<LoadedComponent>, CliError> {
+    let manifest_path = manifest_path_for(wasm).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no manifest beside {}: expected {}.toml or component.toml in the same directory",
+            wasm.display(),
+            wasm.file_stem().and_then(|s| s.to_str()).unwrap_or("<name>")
+        ))
+    })?;
+    let manifest = Manifest::load(&manifest_path).map_err(|e| CliError::Usage(e.to_string()))?;
+    let grants = runtime.grants_as_requested(&manifest);
+    let granted: Vec<&str> = grants.list().iter().map(|c| c.as_str()).collect();
+    eprintln!(
+        "development path: running {} unverified, granted what its manifest requests ({})",
+        wasm.display(),
+        granted.join(", ")
+    );
+    runtime
+        .load(wasm, manifest, grants)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
+}
+
+fn find_tool(components: &[Arc<LoadedComponent>], name: &str) -> Result<Arc<LoadedComponent>, CliError> {
+    if let Some(c) = components.iter().find(|c| c.tools.iter().any(|t| t.name == name)) {
+        return Ok(c.clone());
+    }
+    if let Some(c) = components.iter().find(|c| &*c.name == name) {
+        return Ok(c.clone());
+    }
+    let mut known: Vec<&str> = components
+        .iter()
+        .flat_map(|c| c.tools.iter().map(|t| t.name.as_str()))
+        .collect();
+    known.sort();
+    Err(CliError::Usage(if known.is_empty() {
+        format!("no tool `{name}`: no components found (run scripts/build-components, or pass --wasm PATH)")
+    } else {
+        format!("no tool `{name}`; known tools: {}", known.join(", "))
+    }))
+}
+
+/// A tool name, or a component name standing for its only tool.
+fn resolve_tool_name(component: &LoadedComponent, name: &str) -> Result<String, CliError> {
+    if component.tools.iter().any(|t| t.name == name) {
+        return Ok(name.to_string());
+    }
+    match component.tools.as_slice() {
+        [only] => Ok(only.name.clone()),
+        tools => Err(CliError::Usage(format!(
+            "component `{}` offers several tools; name one of: {}",
+            component.name,
+            tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
+    let runtime = ctx.runtime()?;
+    let components = load_all(ctx, &runtime).await;
+    if args.json {
+        let rows: Vec<serde_json::Value> = components
+            .iter()
+            .flat_map(|c| {
+                c.tools.iter().map(move |t| {
+                    serde_json::json!({
+                        "tool": t.name,
+                        "description": t.description,
+                        "requires_approval": t.requires_approval,
+                        "parameters_schema": t.parameters_schema,
+                        "component": &*c.name,
+                        "version": c.manifest.version.to_string(),
+                        "source": c.source.display().to_string(),
+                    })
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    for c in &components {
+        for t in &c.tools {
+            let approval = if t.requires_approval { " (approval)" } else { "" };
+            println!("{:<20} {:<12} {}{approval}", t.name, c.name, t.description);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Component manifests and discovery (and, in later work, signing, install
+//! and the trust store).
+
+pub mod discovery;
+pub mod manifest;
+
+pub use discovery::Bundle;
+pub use manifest::{ComponentKind, Manifest, ManifestError};

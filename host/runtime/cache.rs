@@ -1,0 +1,109 @@
+//! Compile once per blake3 digest; keep the precompiled artifact on disk
+//! keyed by digest + engine fingerprint (DESIGN §4).
+//!
+//! Loading a precompiled artifact runs native code produced from it, so the
+//! cache directory is owner-only (0700) and files are written atomically. A
+//! stale or corrupt artifact is recompiled, never trusted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::config::create_private_dir;
+
+/// How a component's code became ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheOutcome {
+    /// Already compiled in this process.
+    Memory,
+    /// Deserialized from a precompiled artifact on disk.
+    Disk,
+    /// Compiled now (and written to disk when the cache is on).
+    Compiled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+}
+
+pub struct PrecompiledCache {
+    dir: Option<PathBuf>,
+    fingerprint: String,
+}
+
+impl PrecompiledCache {
+    /// `dir = None` disables the disk cache.
+    pub fn new(dir: Option<PathBuf>, fingerprint: String) -> PrecompiledCache {
+        PrecompiledCache { dir, fingerprint }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn artifact_path(&self, digest: &blake3::Hash) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{}-{}.cwasm", digest.to_hex(), self.fingerprint)))
+    }
+
+    /// The component for `bytes`, from disk when a valid artifact exists.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &blake3::Hash,
+        bytes: &[u8],
+    ) -> Result<(Component, CacheOutcome, Duration), CompileError> {
+        let started = Instant::now();
+        if let Some(path) = self.artifact_path(digest).filter(|p| p.exists()) {
+            // SAFETY: the artifact was written by `precompile_component` of an
+            // engine with the same fingerprint into our owner-only cache
+            // directory; wasmtime re-checks its compatibility header and we
+            // fall back to compiling on any error.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok((component, CacheOutcome::Disk, started.elapsed())),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    error = %format!("{e:#}"),
+                    "discarding unusable precompiled artifact"
+                ),
+            }
+        }
+        let Some(path) = self.artifact_path(digest) else {
+            let component = Component::new(engine, bytes)
+                .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+            return Ok((component, CacheOutcome::Compiled, started.elapsed()));
+        };
+        let serialized = engine
+            .precompile_component(bytes)
+            .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+        if let Err(e) = write_atomically(&path, &serialized) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write precompiled artifact");
+        }
+        // SAFETY: `serialized` was produced by this engine just now.
+        let component = unsafe { Component::deserialize(engine, &serialized) }
+            .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+        Ok((component, CacheOutcome::Compiled, started.elapsed()))
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("artifact"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,133 @@
+//! Loading a component: read → digest → compile (cache) → `InstancePre` →
+//! smoke-instantiate (a tool's `describe`) → ready to call.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::bindings::tool::ToolComponentPre;
+use super::cache::CacheOutcome;
+use super::tool::ToolInfo;
+use super::{Limits, Runtime};
+use crate::capabilities::Grants;
+use crate::registry::{ComponentKind, Manifest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Compile { path: String, message: String },
+    #[error("{path}: does not implement the `{world}` world: {message}")]
+    World {
+        path: String,
+        world: &'static str,
+        message: String,
+    },
+    #[error("{path}: {kind} components cannot be loaded by this host version yet")]
+    UnsupportedKind { path: String, kind: &'static str },
+    #[error("{path}: smoke test failed: {message}")]
+    Smoke { path: String, message: String },
+}
+
+/// Facts about how a component became ready, for `doctor`, benchmarks and logs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoadReport {
+    pub cache: CacheOutcome,
+    #[serde(serialize_with = "millis")]
+    pub compile_ms: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// One loaded version of a component. Cheap to share; every call gets its own store.
+pub struct LoadedComponent {
+    pub name: Arc<str>,
+    pub manifest: Manifest,
+    pub digest: blake3::Hash,
+    pub source: PathBuf,
+    pub limits: Limits,
+    pub grants: Arc<Grants>,
+    pub tools: Vec<ToolInfo>,
+    pub report: LoadReport,
+    pub(crate) pre: ToolComponentPre<crate::capabilities::HostState>,
+}
+
+impl Runtime {
+    /// Loads the component at `wasm` with `manifest`, granting `grants`.
+    pub async fn load(
+        &self,
+        wasm: &Path,
+        manifest: Manifest,
+        grants: Grants,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        let path = wasm.display().to_string();
+        let bytes = tokio::fs::read(wasm).await.map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        self.load_bytes(&bytes, wasm, manifest, grants).await
+    }
+
+    pub async fn load_bytes(
+        &self,
+        bytes: &[u8],
+        source: &Path,
+        manifest: Manifest,
+        grants: Grants,
+    ) -> Result<Arc<LoadedComponent>, LoadError> {
+        let path = source.display().to_string();
+        if manifest.kind != ComponentKind::Tool {
+            return Err(LoadError::UnsupportedKind {
+                path,
+                kind: manifest.kind.as_str(),
+            });
+        }
+        let digest = blake3::hash(bytes);
+        // Compilation is CPU-heavy; keep it off the async workers.
+        let (component, cache, compile_ms) = tokio::task::block_in_place(|| self.compile(&digest, bytes))
+            .map_err(|e| LoadError::Compile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::World {
+                path: path.clone(),
+                world: "tool-component",
+                message: format!("{e:#}"),
+            })?;
+        let pre = ToolComponentPre::new(instance_pre).map_err(|e| LoadError::World {
+            path: path.clone(),
+            world: "tool-component",
+            message: format!("{e:#}"),
+        })?;
+        let limits = Limits::resolve(&manifest.limits, &self.limits);
+        let mut loaded = LoadedComponent {
+            name: Arc::from(manifest.name.as_str()),
+            manifest,
+            digest,
+            source: source.to_path_buf(),
+            limits,
+            grants: Arc::new(grants),
+            tools: Vec::new(),
+            report: LoadReport { cache, compile_ms },
+            pre,
+        };
+        let (described, _usage) = self.describe(&loaded).await;
+        loaded.tools = described.map_err(|e| LoadError::Smoke {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        tracing::debug!(component = %loaded.name, digest = %digest.to_hex(), ?cache, "component loaded");
+        Ok(Arc::new(loaded))
+    }
+}

@@ -1,0 +1,147 @@
+//! The component runtime (DESIGN §4): one engine, compile once per digest
+//! with an on-disk precompiled cache, one `InstancePre` per loaded version,
+//! a fresh `Store` per call with four budgets, and a usage record per call.
+
+pub mod bindings;
+pub mod cache;
+pub mod component;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod tool;
+pub mod usage;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::capabilities::{self, CallSettings, Grants, HostState};
+use crate::config::{Config, Home, LimitsConfig};
+
+pub use cache::CacheOutcome;
+pub use component::{LoadError, LoadedComponent};
+pub use engine::Allocator;
+pub use error::{CallError, CallErrorKind};
+pub use limits::Limits;
+pub use tool::{ToolInfo, ToolOutput};
+pub use usage::Usage;
+
+/// Extra time the tokio timeout allows past the epoch deadline, so that a
+/// guest computing past its budget is reported by the (more precise) epoch
+/// trap and the tokio timeout catches time spent waiting on the host.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    #[error("cannot link host capabilities: {0}")]
+    Link(String),
+}
+
+pub struct Runtime {
+    engine: Engine,
+    allocator: Allocator,
+    linker: Linker<HostState>,
+    cache: cache::PrecompiledCache,
+    compiled: Mutex<HashMap<blake3::Hash, Component>>,
+    limits: LimitsConfig,
+    settings: CallSettings,
+    epoch_tick: Duration,
+    component_settings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
+
+impl Runtime {
+    /// Builds the engine (pooling when possible), the linker with every host
+    /// capability, and the precompiled cache under `home` (when enabled).
+    pub fn new(config: &Config, home: &Home) -> Result<Runtime, RuntimeError> {
+        let max = Limits::max(&config.limits);
+        let (engine, allocator) = engine::build(&config.runtime, &max)?;
+        let epoch_tick = Duration::from_millis(config.runtime.epoch_tick_ms);
+        engine::start_epoch_ticker(&engine, epoch_tick);
+        let mut linker = Linker::new(&engine);
+        capabilities::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        let cache_dir = config.runtime.cache.then(|| home.cache_dir());
+        let cache = cache::PrecompiledCache::new(cache_dir, engine::fingerprint(&engine));
+        Ok(Runtime {
+            engine,
+            allocator,
+            linker,
+            cache,
+            compiled: Mutex::new(HashMap::new()),
+            limits: config.limits.clone(),
+            settings: CallSettings {
+                stdio_bytes: config.runtime.guest_stdio_bytes,
+                logging: config.logging.clone(),
+            },
+            epoch_tick,
+            component_settings: config.components.settings.clone(),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn allocator(&self) -> Allocator {
+        self.allocator
+    }
+
+    pub fn cache(&self) -> &cache::PrecompiledCache {
+        &self.cache
+    }
+
+    /// The grant for a component: what it requests plus the owner's settings.
+    pub fn grants_as_requested(&self, manifest: &crate::registry::Manifest) -> Grants {
+        let settings = self
+            .component_settings
+            .get(&manifest.name)
+            .cloned()
+            .unwrap_or_default();
+        Grants::requested_by(manifest).with_settings(settings)
+    }
+
+    /// Compiles (or fetches) the component for `bytes` with digest `digest`.
+    fn compile(
+        &self,
+        digest: &blake3::Hash,
+        bytes: &[u8],
+    ) -> Result<(Component, CacheOutcome, Duration), cache::CompileError> {
+        if let Ok(map) = self.compiled.lock()
+            && let Some(c) = map.get(digest)
+        {
+            return Ok((c.clone(), CacheOutcome::Memory, Duration::ZERO));
+        }
+        let (component, outcome, took) = self.cache.load_or_compile(&self.engine, digest, bytes)?;
+        if let Ok(mut map) = self.compiled.lock() {
+            map.insert(*digest, component.clone());
+        }
+        Ok((component, outcome, took))
+    }
+
+    /// A fresh store with the call's budgets: fuel, memory and tables
+    /// (limiter), and the epoch deadline.
+    fn new_store(&self, loaded: &LoadedComponent) -> Store<HostState> {
+        let state = HostState::new(
+            loaded.name.clone(),
+            loaded.grants.clone(),
+            &loaded.limits,
+            &self.settings,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // Fuel is always enabled on this engine, so this cannot fail.
+        let _ = store.set_fuel(loaded.limits.fuel);
+        store.set_epoch_deadline(self.epoch_ticks(loaded.limits.wall));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn epoch_ticks(&self, wall: Duration) -> u64 {
+        let tick = self.epoch_tick.as_millis().max(1);
+        u64::try_from(wall.as_millis().div_ceil(tick)).unwrap_or(u64::MAX).max(1)
+    }
+}
