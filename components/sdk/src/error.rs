@@ -18,4 +18,15 @@ impl CapabilityError {
     pub fn is_denied(&self) -> bool {
         matches!(self, CapabilityError::Denied(_))
     }
+
+    /// A sentence for people: names the capability or the reason.
+    pub fn describe(&self) -> String {
+        match self {
+            CapabilityError::Denied(c) => format!("capability `{c}` was not granted"),
+            CapabilityError::NotAvailable(c) => format!("capability `{c}` is not available"),
+            CapabilityError::Invalid(m) => format!("invalid request: {m}"),
+            CapabilityError::Limited(m) => format!("limit reached: {m}"),
+            CapabilityError::Failed(m) => format!("capability failed: {m}"),
+        }
+    }
 }

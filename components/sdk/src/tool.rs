@@ -62,7 +62,7 @@ impl From<CapabilityError> for ToolError {
     fn from(e: CapabilityError) -> Self {
         match e {
             CapabilityError::Denied(capability) => ToolError::Denied(capability),
-            other => ToolError::Failed(other.to_string()),
+            other => ToolError::Failed(other.describe()),
         }
     }
 }

@@ -1,0 +1,167 @@
+//! The `ironclaw` binary as an owner uses it.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ironclaw(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ironclaw"))
+        .args(args)
+        .env("IRONCLAW_HOME", home)
+        .env_remove("IRONCLAW_LOG")
+        .output()
+        .expect("run ironclaw")
+}
+
+fn home() -> std::path::PathBuf {
+    support::temp_home().root().to_path_buf()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn tool_call_prints_the_result_as_json() {
+    support::components_dir();
+    let h = home();
+    let o = ironclaw(&h, &["tool", "call", "echo", "--params", r#"{"text":"hi"}"#]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"{"text":"hi"}"#);
+
+    let o = ironclaw(&h, &["tool", "call", "time_now", "--params", r#"{"timezone":"UTC"}"#]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["timezone"], "UTC");
+
+    let o = ironclaw(
+        &h,
+        &["tool", "call", "json_select", "--params", r#"{"data":{"a":[1,2,3]},"path":"$.a[1:]"}"#],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"{"matches":[2,3]}"#);
+}
+
+#[test]
+fn verbose_call_includes_the_usage_record() {
+    support::components_dir();
+    let o = ironclaw(&home(), &["tool", "call", "echo", "--params", r#"{"text":"x"}"#, "--verbose"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["output"]["text"], "x");
+    assert!(v["usage"]["fuel_used"].as_u64().unwrap() > 0);
+    assert!(v["usage"]["peak_memory_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(v["digest"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn failures_exit_non_zero_with_one_line() {
+    support::components_dir();
+    let h = home();
+    let o = ironclaw(&h, &["tool", "call", "echo", "--params", r#"{"text":1}"#]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: invalid-params:"), "{err}");
+    assert!(stdout(&o).is_empty());
+
+    let o = ironclaw(&h, &["tool", "call", "no_such_tool"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("known tools: echo"), "{}", stderr(&o));
+}
+
+#[test]
+fn wasm_path_runs_a_development_component_and_says_so() {
+    let fixtures = support::fixtures_dir();
+    let wasm = fixtures.join("trap.wasm");
+    let o = ironclaw(
+        &home(),
+        &["tool", "call", "trap", "--wasm", wasm.to_str().unwrap(), "--params", r#"{"mode":"panic"}"#],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("development path"), "{err}");
+    assert!(err.contains("error: trap: guest trapped"), "{err}");
+    assert!(err.contains("fixture panic"), "{err}");
+}
+
+#[test]
+fn wasm_path_without_a_manifest_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("lonely.wasm");
+    std::fs::copy(support::components_dir().join("echo.wasm"), &wasm).unwrap();
+    let o = ironclaw(&home(), &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no manifest beside"), "{}", stderr(&o));
+}
+
+#[test]
+fn broken_manifest_and_config_are_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("echo.wasm");
+    std::fs::copy(support::components_dir().join("echo.wasm"), &wasm).unwrap();
+    std::fs::write(
+        dir.path().join("echo.toml"),
+        "name = \"echo\"\nversion = \"0.1.0\"\nkind = \"tool\"\nworld-version = \"0.1.0\"\n[limits]\nfuel = \"lots\"\n",
+    )
+    .unwrap();
+    let o = ironclaw(&home(), &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("echo.toml") && stderr(&o).contains("fuel"), "{}", stderr(&o));
+
+    let h = home();
+    std::fs::write(h.join("config.toml"), "[limits.max]\nmemory-mb = 10\n").unwrap();
+    let o = ironclaw(&h, &["doctor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("config.toml") && stderr(&o).contains("memory-mb"), "{}", stderr(&o));
+}
+
+#[test]
+fn list_and_doctor_speak_json() {
+    support::components_dir();
+    let h = home();
+    let o = ironclaw(&h, &["tool", "list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["tool"].as_str().unwrap()).collect();
+    for t in ["echo", "time_now", "time_format", "time_convert", "json_select", "json_transform"] {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+
+    let o = ironclaw(&h, &["doctor", "--json"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let checks: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let by_name = |n: &str| checks.iter().find(|c| c["name"] == n).unwrap().clone();
+    assert_eq!(by_name("data-dir")["status"], "ok");
+    assert_eq!(by_name("engine")["status"], "ok");
+    assert_eq!(by_name("components")["status"], "ok");
+    assert!(by_name("cache")["detail"].as_str().unwrap().contains("precompiled artifacts"));
+}
+
+#[test]
+fn run_loads_components_and_stops_on_sigterm() {
+    support::components_dir();
+    let h = home();
+    let o = ironclaw(&h, &["run", "--check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("echo 0.1.0 [tool]"), "{}", stderr(&o));
+
+    let child = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
+        .arg("run")
+        .env("IRONCLAW_HOME", &h)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("ready") && err.contains("stopping"), "{err}");
+}
