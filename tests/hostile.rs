@@ -47,7 +47,7 @@ async fn other_calls_are_served_while_an_attack_runs() {
     let dir = fixtures_dir();
     let mut m = manifest(&dir, "infinite-loop");
     m.limits.fuel = Some(10_000_000_000_000);
-    m.limits.wall_ms = Some(3_000);
+    m.limits.wall_ms = Some(1_500);
     let grants = runtime().grants_as_requested(&m);
     let looping = runtime().load(&dir.join("infinite-loop.wasm"), m, grants).await.unwrap();
     let attack = tokio::spawn(async move {

@@ -84,13 +84,18 @@ impl HostState {
         self.stdout.limit()
     }
 
-    /// The last non-empty line the guest wrote to stderr (a Rust panic
-    /// message, typically), shortened for an error report.
+    /// What the guest said on stderr before it stopped, shortened for an
+    /// error report: a Rust panic's location and message when there is one,
+    /// else the last line that is not a hint.
     pub(crate) fn last_stderr_line(&self) -> Option<String> {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
-        Some(line.chars().take(300).collect())
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let said = match lines.iter().rposition(|l| l.contains("panicked at")) {
+            Some(i) => lines[i..].iter().take(2).copied().collect::<Vec<_>>().join(" "),
+            None => (*lines.iter().rev().find(|l| !l.starts_with("note:"))?).to_string(),
+        };
+        Some(said.chars().take(300).collect())
     }
 }
 
