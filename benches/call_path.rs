@@ -18,14 +18,19 @@ use ironclaw::runtime::Runtime;
 use ironclaw::runtime::bindings::tool::ToolComponentPre;
 use ironclaw::runtime::bindings::tool::exports::ironclaw::host::tool::CallContext;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config as WasmConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{
+    Config as WasmConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 const PARAMS: &str = r#"{"text":"hi"}"#;
 
 fn components() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/components");
-    assert!(dir.join("echo.wasm").is_file(), "run scripts/build-components first");
+    assert!(
+        dir.join("echo.wasm").is_file(),
+        "run scripts/build-components first"
+    );
     dir
 }
 
@@ -46,7 +51,9 @@ impl WasiView for Raw {
 fn raw_engine() -> Engine {
     let mut c = WasmConfig::new();
     c.wasm_component_model(true).concurrency_support(false);
-    c.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingAllocationConfig::default()));
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(
+        PoolingAllocationConfig::default(),
+    ));
     Engine::new(&c).expect("pooling engine")
 }
 
@@ -60,7 +67,10 @@ fn context() -> CallContext {
 }
 
 fn call_path(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let wasm = std::fs::read(components().join("echo.wasm")).unwrap();
 
     // (a) raw wasmtime.
@@ -71,7 +81,9 @@ fn call_path(c: &mut Criterion) {
     let pre = ToolComponentPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
     let ctx = context();
     let mut group = c.benchmark_group("echo");
-    group.sample_size(200).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(200)
+        .measurement_time(Duration::from_secs(5));
     group.bench_function("a_raw_wasmtime_instantiate_and_call", |b| {
         b.to_async(&rt).iter(|| async {
             let mut store = Store::new(
@@ -103,7 +115,10 @@ fn call_path(c: &mut Criterion) {
     let call_ctx = ironclaw::runtime::tool::CallContext::default();
     group.bench_function("b_ironclaw_call_tool", |b| {
         b.to_async(&rt).iter(|| async {
-            let out = runtime.call_tool(&echo, "echo", PARAMS, &call_ctx).await.unwrap();
+            let out = runtime
+                .call_tool(&echo, "echo", PARAMS, &call_ctx)
+                .await
+                .unwrap();
             assert_eq!(out.output.len(), PARAMS.len());
         })
     });
@@ -113,7 +128,9 @@ fn call_path(c: &mut Criterion) {
 fn loading(c: &mut Criterion) {
     let engine = raw_engine();
     let mut group = c.benchmark_group("load");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     for name in ["echo", "json"] {
         let wasm = std::fs::read(components().join(format!("{name}.wasm"))).unwrap();
         group.bench_function(format!("cold_compile_{name}"), |b| {

@@ -188,7 +188,10 @@ impl Config {
         if config.runtime.pool_instances == 0 {
             return Err(invalid("runtime.pool-instances must be at least 1".into()));
         }
-        for (level, v) in [("default", &config.limits.default), ("max", &config.limits.max)] {
+        for (level, v) in [
+            ("default", &config.limits.default),
+            ("max", &config.limits.max),
+        ] {
             for (field, value) in [
                 ("fuel", v.fuel),
                 ("memory-mib", v.memory_mib),
@@ -197,7 +200,9 @@ impl Config {
                 ("table-elements", v.table_elements),
             ] {
                 if value == Some(0) {
-                    return Err(invalid(format!("limits.{level}.{field} must be greater than 0")));
+                    return Err(invalid(format!(
+                        "limits.{level}.{field} must be greater than 0"
+                    )));
                 }
             }
         }
@@ -276,11 +281,17 @@ mod tests {
 
     #[test]
     fn typos_and_zero_limits_are_errors() {
-        let err = Config::parse("[limits.max]\nfuell = 3\n", "c").unwrap_err().to_string();
+        let err = Config::parse("[limits.max]\nfuell = 3\n", "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("fuell"), "{err}");
-        let err = Config::parse("[limits.max]\nfuel = 0\n", "c").unwrap_err().to_string();
+        let err = Config::parse("[limits.max]\nfuel = 0\n", "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("limits.max.fuel"), "{err}");
-        let err = Config::parse("[runtime]\npooling = \"maybe\"\n", "c").unwrap_err().to_string();
+        let err = Config::parse("[runtime]\npooling = \"maybe\"\n", "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("maybe") || err.contains("pooling"), "{err}");
     }
 

@@ -9,7 +9,11 @@ use support::{components_dir, load_in, temp_home};
 
 fn artifacts(home: &ironclaw::config::Home) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(home.cache_dir())
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "cwasm")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -23,7 +27,10 @@ async fn compiles_once_then_loads_from_memory_and_disk() {
     let files = artifacts(&home);
     assert_eq!(files.len(), 1);
     let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
-    assert!(name.starts_with(&first.digest.to_hex().to_string()), "{name}");
+    assert!(
+        name.starts_with(&first.digest.to_hex().to_string()),
+        "{name}"
+    );
     assert!(name.contains(rt.cache().fingerprint()), "{name}");
 
     let again = load_in(&rt, &components_dir(), "echo").await;
@@ -32,13 +39,25 @@ async fn compiles_once_then_loads_from_memory_and_disk() {
     let rt2 = Runtime::new(&config, &home).unwrap();
     let from_disk = load_in(&rt2, &components_dir(), "echo").await;
     assert_eq!(from_disk.report.cache, CacheOutcome::Disk);
-    let out = rt2.call_tool(&from_disk, "echo", r#"{"text":"cached"}"#, &Default::default()).await.unwrap();
+    let out = rt2
+        .call_tool(
+            &from_disk,
+            "echo",
+            r#"{"text":"cached"}"#,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.output, r#"{"text":"cached"}"#);
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.cache_dir()).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(home.cache_dir())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o700, "the cache holds native code: owner-only");
     }
 }
@@ -54,8 +73,13 @@ async fn a_corrupt_artifact_is_recompiled_not_trusted() {
     let rt2 = Runtime::new(&Config::default(), &home).unwrap();
     let c = load_in(&rt2, &components_dir(), "echo").await;
     assert_eq!(c.report.cache, CacheOutcome::Compiled);
-    assert!(std::fs::read(&file).unwrap().len() > 1000, "artifact rewritten");
-    rt2.call_tool(&c, "echo", r#"{"text":"ok"}"#, &Default::default()).await.unwrap();
+    assert!(
+        std::fs::read(&file).unwrap().len() > 1000,
+        "artifact rewritten"
+    );
+    rt2.call_tool(&c, "echo", r#"{"text":"ok"}"#, &Default::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,13 +95,19 @@ async fn cache_can_be_disabled() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pooling_and_on_demand_allocators_both_serve_calls() {
-    for (mode, expected) in [(PoolingMode::On, Allocator::Pooling), (PoolingMode::Off, Allocator::OnDemand)] {
+    for (mode, expected) in [
+        (PoolingMode::On, Allocator::Pooling),
+        (PoolingMode::Off, Allocator::OnDemand),
+    ] {
         let mut config = Config::default();
         config.runtime.pooling = mode;
         let rt = support::runtime_with(&config);
         assert_eq!(rt.allocator(), expected);
         let c = load_in(&rt, &components_dir(), "echo").await;
-        let out = rt.call_tool(&c, "echo", r#"{"text":"pool"}"#, &Default::default()).await.unwrap();
+        let out = rt
+            .call_tool(&c, "echo", r#"{"text":"pool"}"#, &Default::default())
+            .await
+            .unwrap();
         assert_eq!(out.output, r#"{"text":"pool"}"#);
     }
 }
@@ -88,7 +118,12 @@ async fn invalid_and_wrong_world_components_are_refused_clearly() {
     let m = support::manifest(&components_dir(), "echo");
     let grants = rt.grants_as_requested(&m);
     let e = rt
-        .load_bytes(b"\0asm garbage", std::path::Path::new("garbage.wasm"), m.clone(), grants.clone())
+        .load_bytes(
+            b"\0asm garbage",
+            std::path::Path::new("garbage.wasm"),
+            m.clone(),
+            grants.clone(),
+        )
         .await
         .err()
         .unwrap();
@@ -96,7 +131,12 @@ async fn invalid_and_wrong_world_components_are_refused_clearly() {
 
     let empty = wat::parse_str("(component)").unwrap();
     let e = rt
-        .load_bytes(&empty, std::path::Path::new("empty.wasm"), m.clone(), grants.clone())
+        .load_bytes(
+            &empty,
+            std::path::Path::new("empty.wasm"),
+            m.clone(),
+            grants.clone(),
+        )
         .await
         .err()
         .unwrap();

@@ -30,18 +30,36 @@ fn stderr(o: &Output) -> String {
 fn tool_call_prints_the_result_as_json() {
     support::components_dir();
     let h = home();
-    let o = ironclaw(&h, &["tool", "call", "echo", "--params", r#"{"text":"hi"}"#]);
+    let o = ironclaw(
+        &h,
+        &["tool", "call", "echo", "--params", r#"{"text":"hi"}"#],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), r#"{"text":"hi"}"#);
 
-    let o = ironclaw(&h, &["tool", "call", "time_now", "--params", r#"{"timezone":"UTC"}"#]);
+    let o = ironclaw(
+        &h,
+        &[
+            "tool",
+            "call",
+            "time_now",
+            "--params",
+            r#"{"timezone":"UTC"}"#,
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["timezone"], "UTC");
 
     let o = ironclaw(
         &h,
-        &["tool", "call", "json_select", "--params", r#"{"data":{"a":[1,2,3]},"path":"$.a[1:]"}"#],
+        &[
+            "tool",
+            "call",
+            "json_select",
+            "--params",
+            r#"{"data":{"a":[1,2,3]},"path":"$.a[1:]"}"#,
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), r#"{"matches":[2,3]}"#);
@@ -50,7 +68,17 @@ fn tool_call_prints_the_result_as_json() {
 #[test]
 fn verbose_call_includes_the_usage_record() {
     support::components_dir();
-    let o = ironclaw(&home(), &["tool", "call", "echo", "--params", r#"{"text":"x"}"#, "--verbose"]);
+    let o = ironclaw(
+        &home(),
+        &[
+            "tool",
+            "call",
+            "echo",
+            "--params",
+            r#"{"text":"x"}"#,
+            "--verbose",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["output"]["text"], "x");
@@ -81,7 +109,15 @@ fn wasm_path_runs_a_development_component_and_says_so() {
     let wasm = fixtures.join("trap.wasm");
     let o = ironclaw(
         &home(),
-        &["tool", "call", "trap", "--wasm", wasm.to_str().unwrap(), "--params", r#"{"mode":"panic"}"#],
+        &[
+            "tool",
+            "call",
+            "trap",
+            "--wasm",
+            wasm.to_str().unwrap(),
+            "--params",
+            r#"{"mode":"panic"}"#,
+        ],
     );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -95,7 +131,10 @@ fn wasm_path_without_a_manifest_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("lonely.wasm");
     std::fs::copy(support::components_dir().join("echo.wasm"), &wasm).unwrap();
-    let o = ironclaw(&home(), &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()]);
+    let o = ironclaw(
+        &home(),
+        &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no manifest beside"), "{}", stderr(&o));
 }
@@ -110,15 +149,26 @@ fn broken_manifest_and_config_are_specific_errors() {
         "name = \"echo\"\nversion = \"0.1.0\"\nkind = \"tool\"\nworld-version = \"0.1.0\"\n[limits]\nfuel = \"lots\"\n",
     )
     .unwrap();
-    let o = ironclaw(&home(), &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()]);
+    let o = ironclaw(
+        &home(),
+        &["tool", "call", "echo", "--wasm", wasm.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("echo.toml") && stderr(&o).contains("fuel"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("echo.toml") && stderr(&o).contains("fuel"),
+        "{}",
+        stderr(&o)
+    );
 
     let h = home();
     std::fs::write(h.join("config.toml"), "[limits.max]\nmemory-mb = 10\n").unwrap();
     let o = ironclaw(&h, &["doctor"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("config.toml") && stderr(&o).contains("memory-mb"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("config.toml") && stderr(&o).contains("memory-mb"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -129,7 +179,14 @@ fn list_and_doctor_speak_json() {
     assert!(o.status.success(), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).trim()).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["tool"].as_str().unwrap()).collect();
-    for t in ["echo", "time_now", "time_format", "time_convert", "json_select", "json_transform"] {
+    for t in [
+        "echo",
+        "time_now",
+        "time_format",
+        "time_convert",
+        "json_select",
+        "json_transform",
+    ] {
         assert!(names.contains(&t), "{t} missing from {names:?}");
     }
 
@@ -140,7 +197,12 @@ fn list_and_doctor_speak_json() {
     assert_eq!(by_name("data-dir")["status"], "ok");
     assert_eq!(by_name("engine")["status"], "ok");
     assert_eq!(by_name("components")["status"], "ok");
-    assert!(by_name("cache")["detail"].as_str().unwrap().contains("precompiled artifacts"));
+    assert!(
+        by_name("cache")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("precompiled artifacts")
+    );
 }
 
 #[test]
@@ -159,7 +221,13 @@ fn run_loads_components_and_stops_on_sigterm() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);

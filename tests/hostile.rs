@@ -11,9 +11,14 @@ use support::{echo_still_works, fixture, fixtures_dir, load_in, manifest, runtim
 
 async fn attack(name: &str, tool: &str, params: serde_json::Value) -> CallError {
     let c = fixture(name).await;
-    let result = runtime().call_tool(&c, tool, &params.to_string(), &Default::default()).await;
+    let result = runtime()
+        .call_tool(&c, tool, &params.to_string(), &Default::default())
+        .await;
     let e = result.expect_err("the attack must be stopped");
-    assert!(e.usage.is_some(), "a stopped call still reports usage: {e:?}");
+    assert!(
+        e.usage.is_some(),
+        "a stopped call still reports usage: {e:?}"
+    );
     e
 }
 
@@ -33,12 +38,21 @@ async fn infinite_loop_with_plenty_of_fuel_hits_the_wall_clock_deadline() {
     m.limits.fuel = Some(10_000_000_000_000);
     m.limits.wall_ms = Some(300);
     let grants = runtime().grants_as_requested(&m);
-    let c = runtime().load(&dir.join("infinite-loop.wasm"), m, grants).await.unwrap();
+    let c = runtime()
+        .load(&dir.join("infinite-loop.wasm"), m, grants)
+        .await
+        .unwrap();
     let started = Instant::now();
-    let e = runtime().call_tool(&c, "infinite_loop", "{}", &Default::default()).await.unwrap_err();
+    let e = runtime()
+        .call_tool(&c, "infinite_loop", "{}", &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, CallErrorKind::Timeout, "{e}");
     assert!(e.message.contains("300 ms"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped near its deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped near its deadline"
+    );
     echo_still_works().await;
 }
 
@@ -49,15 +63,23 @@ async fn other_calls_are_served_while_an_attack_runs() {
     m.limits.fuel = Some(10_000_000_000_000);
     m.limits.wall_ms = Some(1_500);
     let grants = runtime().grants_as_requested(&m);
-    let looping = runtime().load(&dir.join("infinite-loop.wasm"), m, grants).await.unwrap();
+    let looping = runtime()
+        .load(&dir.join("infinite-loop.wasm"), m, grants)
+        .await
+        .unwrap();
     let attack = tokio::spawn(async move {
-        runtime().call_tool(&looping, "infinite_loop", "{}", &Default::default()).await
+        runtime()
+            .call_tool(&looping, "infinite_loop", "{}", &Default::default())
+            .await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..20 {
         echo_still_works().await;
     }
-    assert!(!attack.is_finished(), "echo calls completed while the loop was still running");
+    assert!(
+        !attack.is_finished(),
+        "echo calls completed while the loop was still running"
+    );
     let e = attack.await.unwrap().unwrap_err();
     assert_eq!(e.kind, CallErrorKind::Timeout);
 }
@@ -95,7 +117,10 @@ async fn table_growth_hits_the_table_limit() {
         .load_bytes(&bytes, &dir.join("table_growth.wat"), m, grants)
         .await
         .unwrap();
-    let e = runtime().call_tool(&c, "table_growth", "{}", &Default::default()).await.unwrap_err();
+    let e = runtime()
+        .call_tool(&c, "table_growth", "{}", &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, CallErrorKind::TableLimit, "{e}");
     echo_still_works().await;
 }
@@ -120,7 +145,12 @@ async fn oversized_result_is_refused() {
 async fn log_flood_is_capped_per_call() {
     let c = fixture("output-flood").await;
     let result = runtime()
-        .call_tool(&c, "output_flood", &json!({"mode": "log"}).to_string(), &Default::default())
+        .call_tool(
+            &c,
+            "output_flood",
+            &json!({"mode": "log"}).to_string(),
+            &Default::default(),
+        )
         .await;
     // However the attack ends (it ignores refusals and may run out of fuel),
     // the host accepted no more than its per-call cap.
@@ -172,7 +202,12 @@ async fn ungranted_capabilities_answer_denied_naming_the_capability() {
 async fn config_is_always_readable_and_unset_keys_are_none() {
     let c = fixture("ungranted").await;
     let out = runtime()
-        .call_tool(&c, "ungranted", &json!({"capability": "config"}).to_string(), &Default::default())
+        .call_tool(
+            &c,
+            "ungranted",
+            &json!({"capability": "config"}).to_string(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(out.output, "granted");
@@ -186,7 +221,12 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
     let grants = runtime().grants_as_requested(&m);
     let c = load_in_with(&dir, m, grants).await;
     let e = runtime()
-        .call_tool(&c, "ungranted", &json!({"capability": "db"}).to_string(), &Default::default())
+        .call_tool(
+            &c,
+            "ungranted",
+            &json!({"capability": "db"}).to_string(),
+            &Default::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, CallErrorKind::ToolFailed, "{e}");
@@ -204,7 +244,14 @@ async fn load_in_with(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fixture_loads_with_the_tool_it_describes() {
-    for name in ["infinite-loop", "memory-bomb", "deep-recursion", "output-flood", "trap", "ungranted"] {
+    for name in [
+        "infinite-loop",
+        "memory-bomb",
+        "deep-recursion",
+        "output-flood",
+        "trap",
+        "ungranted",
+    ] {
         let c = load_in(runtime(), &fixtures_dir(), name).await;
         assert_eq!(c.tools.len(), 1, "{name}");
         assert_eq!(c.tools[0].name, name.replace('-', "_"));

@@ -6,7 +6,11 @@ use ironclaw::runtime::CallErrorKind;
 use serde_json::json;
 use support::{call_json, component, runtime};
 
-async fn call_err(name: &str, tool: &str, params: serde_json::Value) -> ironclaw::runtime::CallError {
+async fn call_err(
+    name: &str,
+    tool: &str,
+    params: serde_json::Value,
+) -> ironclaw::runtime::CallError {
     let c = component(name).await;
     runtime()
         .call_tool(&c, tool, &params.to_string(), &Default::default())
@@ -36,10 +40,16 @@ async fn host_refuses_bad_params_before_the_guest_runs() {
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
     assert!(e.usage.is_none(), "the guest must not have run");
     let echo = component("echo").await;
-    let e = runtime().call_tool(&echo, "echo", "{not json", &Default::default()).await.unwrap_err();
+    let e = runtime()
+        .call_tool(&echo, "echo", "{not json", &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
     assert!(e.message.contains("not valid JSON"), "{e}");
-    let e = runtime().call_tool(&echo, "nope", "{}", &Default::default()).await.unwrap_err();
+    let e = runtime()
+        .call_tool(&echo, "nope", "{}", &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, CallErrorKind::UnknownTool);
 }
 
@@ -47,7 +57,10 @@ async fn host_refuses_bad_params_before_the_guest_runs() {
 async fn guest_reported_errors_are_typed() {
     let e = call_err("echo", "echo", json!({"txt": "typo"})).await;
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
-    assert!(e.message.contains("txt") || e.message.contains("text"), "{e}");
+    assert!(
+        e.message.contains("txt") || e.message.contains("text"),
+        "{e}"
+    );
     assert!(e.usage.is_some(), "the guest ran and reported");
 }
 
@@ -92,7 +105,12 @@ async fn time_refuses_unknown_zones_bad_formats_and_missing_local_times() {
     let e = call_err("time", "time_now", json!({"timezone": "Mars/Olympus"})).await;
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
     assert!(e.message.contains("Mars/Olympus"), "{e}");
-    let e = call_err("time", "time_format", json!({"timestamp": 0, "format": "%Q"})).await;
+    let e = call_err(
+        "time",
+        "time_format",
+        json!({"timestamp": 0, "format": "%Q"}),
+    )
+    .await;
     assert_eq!(e.kind, CallErrorKind::InvalidParams, "{e}");
     // 02:30 on 2026-03-08 does not exist in New York (clocks jump 02:00 → 03:00).
     let e = call_err(
@@ -110,7 +128,12 @@ async fn json_select_with_jsonpath() {
     let data = json!({"store": {"book": [
         {"title": "A", "price": 8}, {"title": "B", "price": 12}, {"title": "C", "price": 5}
     ]}});
-    let out = call_json(&j, "json_select", json!({"data": data, "path": "$.store.book[?@.price < 10].title"})).await;
+    let out = call_json(
+        &j,
+        "json_select",
+        json!({"data": data, "path": "$.store.book[?@.price < 10].title"}),
+    )
+    .await;
     assert_eq!(out, json!({"matches": ["A", "C"]}));
     let e = call_err("json", "json_select", json!({"data": {}, "path": "$[?"})).await;
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
@@ -134,7 +157,10 @@ async fn json_transform_applies_operations_in_order() {
         }),
     )
     .await;
-    assert_eq!(out, json!({"result": {"a.x": 3, "a.y": 2, "a.z": 4, "c": 1}}));
+    assert_eq!(
+        out,
+        json!({"result": {"a.x": 3, "a.y": 2, "a.z": 4, "c": 1}})
+    );
     let e = call_err(
         "json",
         "json_transform",
@@ -142,5 +168,8 @@ async fn json_transform_applies_operations_in_order() {
     )
     .await;
     assert_eq!(e.kind, CallErrorKind::InvalidParams);
-    assert!(e.message.contains('1'), "names the failing operation index: {e}");
+    assert!(
+        e.message.contains('1'),
+        "names the failing operation index: {e}"
+    );
 }

@@ -28,18 +28,33 @@ mod indexmap_like {
     pub type Items = Vec<(wit_parser::WorldKey, wit_parser::WorldItem)>;
 }
 
-fn world(resolve: &Resolve, pkg: wit_parser::PackageId, name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+fn world(
+    resolve: &Resolve,
+    pkg: wit_parser::PackageId,
+    name: &str,
+) -> (BTreeSet<String>, BTreeSet<String>) {
     let id = resolve.packages[pkg].worlds[name];
     let w = &resolve.worlds[id];
-    let imports: indexmap_like::Items = w.imports.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let exports: indexmap_like::Items = w.exports.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let imports: indexmap_like::Items = w
+        .imports
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let exports: indexmap_like::Items = w
+        .exports
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     (names(resolve, &imports), names(resolve, &exports))
 }
 
 #[test]
 fn package_is_ironclaw_host_0_1_0() {
     let (resolve, pkg) = package();
-    assert_eq!(resolve.packages[pkg].name.to_string(), "ironclaw:host@0.1.0");
+    assert_eq!(
+        resolve.packages[pkg].name.to_string(),
+        "ironclaw:host@0.1.0"
+    );
 }
 
 #[test]
@@ -59,9 +74,16 @@ fn capability_worlds_import_just_their_capability() {
         assert!(exports.is_empty(), "{world_name}");
         let own: Vec<_> = imports
             .iter()
-            .filter(|i| i.starts_with("ironclaw:host/") && !i.ends_with("/types") && !i.ends_with("/llm-types"))
+            .filter(|i| {
+                i.starts_with("ironclaw:host/")
+                    && !i.ends_with("/types")
+                    && !i.ends_with("/llm-types")
+            })
             .collect();
-        assert!(own.len() <= 1, "{world_name} imports more than its capability: {own:?}");
+        assert!(
+            own.len() <= 1,
+            "{world_name} imports more than its capability: {own:?}"
+        );
     }
 }
 
@@ -71,19 +93,40 @@ fn component_worlds_import_what_their_kind_may_use_and_export_their_interface() 
     let cases: [(&str, &[&str], &[&str], &str); 5] = [
         (
             "tool-component",
-            &["logging", "config", "secrets", "db", "memory", "llm", "wasi:http/outgoing-handler"],
+            &[
+                "logging",
+                "config",
+                "secrets",
+                "db",
+                "memory",
+                "llm",
+                "wasi:http/outgoing-handler",
+            ],
             &["channel-host", "llm-stream"],
             "ironclaw:host/tool",
         ),
         (
             "channel-component",
-            &["logging", "config", "secrets", "db", "channel-host", "wasi:http/outgoing-handler"],
+            &[
+                "logging",
+                "config",
+                "secrets",
+                "db",
+                "channel-host",
+                "wasi:http/outgoing-handler",
+            ],
             &["memory", "llm", "llm-stream"],
             "ironclaw:host/channel",
         ),
         (
             "llm-adapter-component",
-            &["logging", "config", "secrets", "llm-stream", "wasi:http/outgoing-handler"],
+            &[
+                "logging",
+                "config",
+                "secrets",
+                "llm-stream",
+                "wasi:http/outgoing-handler",
+            ],
             &["db", "memory", "llm", "channel-host"],
             "ironclaw:host/provider",
         ),
@@ -102,9 +145,18 @@ fn component_worlds_import_what_their_kind_may_use_and_export_their_interface() 
     ];
     for (name, must, must_not, export) in cases {
         let (imports, exports) = world(&resolve, pkg, name);
-        let full = |i: &str| if i.contains(':') { i.to_string() } else { format!("ironclaw:host/{i}") };
+        let full = |i: &str| {
+            if i.contains(':') {
+                i.to_string()
+            } else {
+                format!("ironclaw:host/{i}")
+            }
+        };
         for i in must {
-            assert!(imports.contains(&full(i)), "{name} must import {i}: {imports:?}");
+            assert!(
+                imports.contains(&full(i)),
+                "{name} must import {i}: {imports:?}"
+            );
         }
         for i in must_not {
             assert!(!imports.contains(&full(i)), "{name} must not import {i}");

@@ -60,7 +60,11 @@ impl GuestLog {
 }
 
 impl Host for HostState {
-    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<Result<(), CapabilityError>> {
+    async fn log(
+        &mut self,
+        level: Level,
+        message: String,
+    ) -> wasmtime::Result<Result<(), CapabilityError>> {
         if let Err(denied) = self.check(Capability::Logging) {
             return Ok(Err(denied));
         }

@@ -4,9 +4,9 @@
 pub mod grants;
 pub mod guest_log;
 pub mod http_outbound;
+mod settings;
 pub mod state;
 pub mod stdio;
-mod settings;
 mod unavailable;
 
 pub use grants::{Capability, Grants};

@@ -92,7 +92,12 @@ impl HostState {
         let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let said = match lines.iter().rposition(|l| l.contains("panicked at")) {
-            Some(i) => lines[i..].iter().take(2).copied().collect::<Vec<_>>().join(" "),
+            Some(i) => lines[i..]
+                .iter()
+                .take(2)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
             None => (*lines.iter().rev().find(|l| !l.starts_with("note:"))?).to_string(),
         };
         Some(said.chars().take(300).collect())

@@ -20,7 +20,10 @@ impl HostState {
         }))
     }
 
-    fn llm_not_yet<T>(&self, capability: Capability) -> wasmtime::Result<Result<T, llm_types::LlmError>> {
+    fn llm_not_yet<T>(
+        &self,
+        capability: Capability,
+    ) -> wasmtime::Result<Result<T, llm_types::LlmError>> {
         Ok(Err(match self.check(capability) {
             Err(_) => llm_types::LlmError::Denied(capability.as_str().to_string()),
             Ok(()) => llm_types::LlmError::NotAvailable(capability.as_str().to_string()),

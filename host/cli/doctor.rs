@@ -43,16 +43,30 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
             checks.push(check(
                 "engine",
                 Status::Ok,
-                format!("wasmtime ready, {:?} instance allocator", runtime.allocator()),
+                format!(
+                    "wasmtime ready, {:?} instance allocator",
+                    runtime.allocator()
+                ),
             ));
             checks.push(cache(&runtime));
             let components = load_all(ctx, &runtime).await;
             let names: Vec<String> = components
                 .iter()
-                .map(|c| format!("{} {} ({} tools)", c.name, c.manifest.version, c.tools.len()))
+                .map(|c| {
+                    format!(
+                        "{} {} ({} tools)",
+                        c.name,
+                        c.manifest.version,
+                        c.tools.len()
+                    )
+                })
                 .collect();
             checks.push(if components.is_empty() {
-                check("components", Status::Warn, "none found; run scripts/build-components")
+                check(
+                    "components",
+                    Status::Warn,
+                    "none found; run scripts/build-components",
+                )
             } else {
                 check("components", Status::Ok, names.join(", "))
             });
@@ -80,12 +94,18 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
 
 /// Building components needs the wasm32-wasip2 target; running them does not.
 fn toolchain_targets() -> Check {
-    let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match out {
         Ok(o) if o.status.success() => {
             let installed = String::from_utf8_lossy(&o.stdout);
             if installed.lines().any(|l| l.trim() == "wasm32-wasip2") {
-                check("toolchain", Status::Ok, "rustup target wasm32-wasip2 installed")
+                check(
+                    "toolchain",
+                    Status::Ok,
+                    "rustup target wasm32-wasip2 installed",
+                )
             } else {
                 check(
                     "toolchain",
@@ -109,7 +129,11 @@ fn data_dir(ctx: &Context) -> Check {
     }
     let probe = root.join(".doctor-probe");
     if let Err(e) = std::fs::write(&probe, b"ok") {
-        return check("data-dir", Status::Fail, format!("{} is not writable: {e}", root.display()));
+        return check(
+            "data-dir",
+            Status::Fail,
+            format!("{} is not writable: {e}", root.display()),
+        );
     }
     let _ = std::fs::remove_file(&probe);
     #[cfg(unix)]
@@ -121,7 +145,11 @@ fn data_dir(ctx: &Context) -> Check {
             return check(
                 "data-dir",
                 Status::Warn,
-                format!("{} is readable by others (mode {:o})", root.display(), meta.permissions().mode() & 0o777),
+                format!(
+                    "{} is readable by others (mode {:o})",
+                    root.display(),
+                    meta.permissions().mode() & 0o777
+                ),
             );
         }
     }
@@ -130,14 +158,20 @@ fn data_dir(ctx: &Context) -> Check {
 
 fn cache(runtime: &crate::runtime::Runtime) -> Check {
     let Some(dir) = runtime.cache().dir() else {
-        return check("cache", Status::Warn, "precompiled cache disabled (runtime.cache = false)");
+        return check(
+            "cache",
+            Status::Warn,
+            "precompiled cache disabled (runtime.cache = false)",
+        );
     };
     let (count, bytes) = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-                .fold((0usize, 0u64), |(n, b), e| (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0)))
+                .fold((0usize, 0u64), |(n, b), e| {
+                    (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0))
+                })
         })
         .unwrap_or((0, 0));
     check(

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Home};
 
 #[derive(Debug, Parser)]
-#[command(name = "ironclaw", version, about = "A secure personal AI assistant whose parts are WebAssembly components")]
+#[command(
+    name = "ironclaw",
+    version,
+    about = "A secure personal AI assistant whose parts are WebAssembly components"
+)]
 pub struct Cli {
     /// Data directory (default: $IRONCLAW_HOME, else ~/.ironclaw).
     #[arg(long, global = true, value_name = "DIR")]
@@ -62,15 +66,17 @@ impl Context {
             Some(dir) => Home::at(dir),
             None => Home::from_env().map_err(|e| CliError::Usage(e.to_string()))?,
         };
-        let config = Config::load(&home.config_file()).map_err(|e| CliError::Usage(e.to_string()))?;
+        let config =
+            Config::load(&home.config_file()).map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(Context { home, config })
     }
 
     fn runtime(&self) -> Result<crate::runtime::Runtime, CliError> {
-        self.home
-            .ensure()
-            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", self.home.root().display())))?;
-        crate::runtime::Runtime::new(&self.config, &self.home).map_err(|e| CliError::Failed(e.to_string()))
+        self.home.ensure().map_err(|e| {
+            CliError::Failed(format!("cannot create {}: {e}", self.home.root().display()))
+        })?;
+        crate::runtime::Runtime::new(&self.config, &self.home)
+            .map_err(|e| CliError::Failed(e.to_string()))
     }
 }
 

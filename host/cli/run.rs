@@ -42,7 +42,9 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
     if args.check {
         return Ok(());
     }
-    eprintln!("ready; try `ironclaw tool call echo --params '{{\"text\":\"hi\"}}'` in another terminal. Ctrl-C stops.");
+    eprintln!(
+        "ready; try `ironclaw tool call echo --params '{{\"text\":\"hi\"}}'` in another terminal. Ctrl-C stops."
+    );
     shutdown_signal().await;
     eprintln!("stopping");
     Ok(())

@@ -60,7 +60,10 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
         channel: Some("cli".into()),
         ..CallContext::default()
     };
-    match runtime.call_tool(&component, &tool, &args.params, &context).await {
+    match runtime
+        .call_tool(&component, &tool, &args.params, &context)
+        .await
+    {
         Ok(out) => {
             let output = as_json(&out.output);
             let printed = if args.verbose {
@@ -82,7 +85,10 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
             if args.verbose
                 && let Some(usage) = &e.usage
             {
-                eprintln!("usage: {}", serde_json::to_string(usage).unwrap_or_default());
+                eprintln!(
+                    "usage: {}",
+                    serde_json::to_string(usage).unwrap_or_default()
+                );
             }
             Err(CliError::Failed(e.to_string()))
         }
@@ -94,12 +100,17 @@ fn as_json(output: &str) -> serde_json::Value {
     serde_json::from_str(output).unwrap_or_else(|_| serde_json::Value::String(output.to_string()))
 }
 
-async fn load_dev(runtime: &crate::runtime::Runtime, wasm: &std::path::Path) -> Result<Arc<LoadedComponent>, CliError> {
+async fn load_dev(
+    runtime: &crate::runtime::Runtime,
+    wasm: &std::path::Path,
+) -> Result<Arc<LoadedComponent>, CliError> {
     let manifest_path = manifest_path_for(wasm).ok_or_else(|| {
         CliError::Usage(format!(
             "no manifest beside {}: expected {}.toml or component.toml in the same directory",
             wasm.display(),
-            wasm.file_stem().and_then(|s| s.to_str()).unwrap_or("<name>")
+            wasm.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("<name>")
         ))
     })?;
     let manifest = Manifest::load(&manifest_path).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -116,8 +127,14 @@ async fn load_dev(runtime: &crate::runtime::Runtime, wasm: &std::path::Path) -> 
         .map_err(|e| CliError::Failed(e.to_string()))
 }
 
-fn find_tool(components: &[Arc<LoadedComponent>], name: &str) -> Result<Arc<LoadedComponent>, CliError> {
-    if let Some(c) = components.iter().find(|c| c.tools.iter().any(|t| t.name == name)) {
+fn find_tool(
+    components: &[Arc<LoadedComponent>],
+    name: &str,
+) -> Result<Arc<LoadedComponent>, CliError> {
+    if let Some(c) = components
+        .iter()
+        .find(|c| c.tools.iter().any(|t| t.name == name))
+    {
         return Ok(c.clone());
     }
     if let Some(c) = components.iter().find(|c| &*c.name == name) {
@@ -129,7 +146,9 @@ fn find_tool(components: &[Arc<LoadedComponent>], name: &str) -> Result<Arc<Load
         .collect();
     known.sort();
     Err(CliError::Usage(if known.is_empty() {
-        format!("no tool `{name}`: no components found (run scripts/build-components, or pass --wasm PATH)")
+        format!(
+            "no tool `{name}`: no components found (run scripts/build-components, or pass --wasm PATH)"
+        )
     } else {
         format!("no tool `{name}`; known tools: {}", known.join(", "))
     }))
@@ -145,7 +164,11 @@ fn resolve_tool_name(component: &LoadedComponent, name: &str) -> Result<String, 
         tools => Err(CliError::Usage(format!(
             "component `{}` offers several tools; name one of: {}",
             component.name,
-            tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+            tools
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -175,7 +198,11 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     }
     for c in &components {
         for t in &c.tools {
-            let approval = if t.requires_approval { " (approval)" } else { "" };
+            let approval = if t.requires_approval {
+                " (approval)"
+            } else {
+                ""
+            };
             println!("{:<20} {:<12} {}{approval}", t.name, c.name, t.description);
         }
     }

@@ -326,8 +326,11 @@ fuel = 1000
     fn bad_names_and_versions_are_refused() {
         let err = Manifest::parse(&ECHO.replace("\"echo\"", "\"Echo!\""), "x").unwrap_err();
         assert!(err.to_string().contains("name `Echo!`"), "{err}");
-        let err = Manifest::parse(&ECHO.replace("world-version = \"0.1.0\"", "world-version = \"0.2.0\""), "x")
-            .unwrap_err();
+        let err = Manifest::parse(
+            &ECHO.replace("world-version = \"0.1.0\"", "world-version = \"0.2.0\""),
+            "x",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("world-version 0.2.0"), "{err}");
         let err = Manifest::parse(&ECHO.replace("fuel = 1000", "fuel = 0"), "x").unwrap_err();
         assert!(err.to_string().contains("limits.fuel"), "{err}");
@@ -356,7 +359,10 @@ fuel = 1000
         assert_eq!(http.allow[0].path_prefix, "/");
         assert_eq!(
             m.capabilities.secrets[0].inject,
-            Injection::Header { name: "x-api-key".into(), prefix: String::new() }
+            Injection::Header {
+                name: "x-api-key".into(),
+                prefix: String::new()
+            }
         );
     }
 }

@@ -101,7 +101,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     create_private_dir(dir)?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("artifact"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("artifact"),
         std::process::id()
     ));
     std::fs::write(&tmp, bytes)?;

@@ -69,10 +69,12 @@ impl Runtime {
         grants: Grants,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         let path = wasm.display().to_string();
-        let bytes = tokio::fs::read(wasm).await.map_err(|source| LoadError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = tokio::fs::read(wasm)
+            .await
+            .map_err(|source| LoadError::Read {
+                path: path.clone(),
+                source,
+            })?;
         self.load_bytes(&bytes, wasm, manifest, grants).await
     }
 
@@ -101,19 +103,18 @@ impl Runtime {
         } else {
             compile()
         };
-        let (component, cache, compile_ms) = compiled
-            .map_err(|e| LoadError::Compile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::World {
-                path: path.clone(),
-                world: "tool-component",
-                message: format!("{e:#}"),
-            })?;
+        let (component, cache, compile_ms) = compiled.map_err(|e| LoadError::Compile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::World {
+                    path: path.clone(),
+                    world: "tool-component",
+                    message: format!("{e:#}"),
+                })?;
         let pre = ToolComponentPre::new(instance_pre).map_err(|e| LoadError::World {
             path: path.clone(),
             world: "tool-component",

@@ -127,7 +127,10 @@ pub fn classify(err: &wasmtime::Error, state: &HostState, limits: &super::Limits
         Some(Trap::Interrupt) => {
             return CallError::new(
                 CallErrorKind::Timeout,
-                format!("guest code ran past the {} ms wall-clock budget", limits.wall.as_millis()),
+                format!(
+                    "guest code ran past the {} ms wall-clock budget",
+                    limits.wall.as_millis()
+                ),
             );
         }
         Some(Trap::StackOverflow) => {
@@ -150,7 +153,10 @@ pub fn classify(err: &wasmtime::Error, state: &HostState, limits: &super::Limits
     if state.limiter.table_refused {
         return CallError::new(
             CallErrorKind::TableLimit,
-            format!("guest tried to grow a table past {} elements", limits.table_elements),
+            format!(
+                "guest tried to grow a table past {} elements",
+                limits.table_elements
+            ),
         );
     }
     let mut message = match trap {

@@ -21,7 +21,10 @@ pub struct Limits {
 }
 
 mod millis {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
 }
@@ -86,8 +89,15 @@ impl Limits {
         }
     }
 
-    fn from_values(fuel: u64, memory_mib: u64, wall_ms: u64, output_kib: u64, tables: u64) -> Limits {
-        let bytes = |v: u64, unit: u64| usize::try_from(v.saturating_mul(unit)).unwrap_or(usize::MAX);
+    fn from_values(
+        fuel: u64,
+        memory_mib: u64,
+        wall_ms: u64,
+        output_kib: u64,
+        tables: u64,
+    ) -> Limits {
+        let bytes =
+            |v: u64, unit: u64| usize::try_from(v.saturating_mul(unit)).unwrap_or(usize::MAX);
         Limits {
             fuel,
             memory_bytes: bytes(memory_mib, MIB),
@@ -135,7 +145,9 @@ impl ResourceLimiter for CallLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.memory_now.saturating_add(desired.saturating_sub(current));
+        let total = self
+            .memory_now
+            .saturating_add(desired.saturating_sub(current));
         if total > self.memory_limit {
             self.memory_refused = true;
             return Ok(false);
@@ -190,7 +202,10 @@ mod tests {
         assert_eq!(l.memory_bytes, 32 * 1024 * 1024);
         assert_eq!(l.wall, Duration::from_millis(10_000));
         config.default.wall_ms = Some(250);
-        assert_eq!(Limits::resolve(&req, &config).wall, Duration::from_millis(250));
+        assert_eq!(
+            Limits::resolve(&req, &config).wall,
+            Duration::from_millis(250)
+        );
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub struct Runtime {
     limits: LimitsConfig,
     settings: CallSettings,
     epoch_tick: Duration,
-    component_settings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    component_settings:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl Runtime {
@@ -63,7 +64,8 @@ impl Runtime {
         let epoch_tick = Duration::from_millis(config.runtime.epoch_tick_ms);
         engine::start_epoch_ticker(&engine, epoch_tick);
         let mut linker = Linker::new(&engine);
-        capabilities::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        capabilities::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let cache_dir = config.runtime.cache.then(|| home.cache_dir());
         let cache = cache::PrecompiledCache::new(cache_dir, engine::fingerprint(&engine));
         Ok(Runtime {
@@ -142,6 +144,8 @@ impl Runtime {
 
     fn epoch_ticks(&self, wall: Duration) -> u64 {
         let tick = self.epoch_tick.as_millis().max(1);
-        u64::try_from(wall.as_millis().div_ceil(tick)).unwrap_or(u64::MAX).max(1)
+        u64::try_from(wall.as_millis().div_ceil(tick))
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 }

@@ -39,16 +39,24 @@ pub struct CallContext {
 fn is_tool_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && name
+            .chars()
+            .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 impl Runtime {
     /// Asks the component which tools it offers; validates names and schemas.
-    pub async fn describe(&self, loaded: &LoadedComponent) -> (Result<Vec<ToolInfo>, CallError>, Usage) {
+    pub async fn describe(
+        &self,
+        loaded: &LoadedComponent,
+    ) -> (Result<Vec<ToolInfo>, CallError>, Usage) {
         let (result, usage) = self
             .run(loaded, async |store, pre| {
                 let instance = pre.instantiate_async(&mut *store).await?;
-                instance.ironclaw_host_tool().call_describe(&mut *store).await
+                instance
+                    .ironclaw_host_tool()
+                    .call_describe(&mut *store)
+                    .await
             })
             .await;
         let tools = result.and_then(|described| {
@@ -57,7 +65,10 @@ impl Runtime {
                 if !is_tool_name(&d.name) {
                     return Err(CallError::new(
                         CallErrorKind::InvalidParams,
-                        format!("tool name `{}` must be 1-64 characters of a-z, 0-9 and '_'", d.name),
+                        format!(
+                            "tool name `{}` must be 1-64 characters of a-z, 0-9 and '_'",
+                            d.name
+                        ),
                     ));
                 }
                 if tools.iter().any(|t| t.name == d.name) {
@@ -66,12 +77,13 @@ impl Runtime {
                         format!("tool `{}` is described twice", d.name),
                     ));
                 }
-                let schema: serde_json::Value = serde_json::from_str(&d.parameters_schema).map_err(|e| {
-                    CallError::new(
-                        CallErrorKind::InvalidParams,
-                        format!("tool `{}` has an invalid parameters schema: {e}", d.name),
-                    )
-                })?;
+                let schema: serde_json::Value = serde_json::from_str(&d.parameters_schema)
+                    .map_err(|e| {
+                        CallError::new(
+                            CallErrorKind::InvalidParams,
+                            format!("tool `{}` has an invalid parameters schema: {e}", d.name),
+                        )
+                    })?;
                 tools.push(ToolInfo {
                     name: d.name,
                     description: d.description,
@@ -101,7 +113,10 @@ impl Runtime {
         match serde_json::from_str::<serde_json::Value>(params) {
             Ok(serde_json::Value::Object(_)) => {}
             Ok(_) => {
-                return Err(CallError::new(CallErrorKind::InvalidParams, "parameters must be a JSON object"));
+                return Err(CallError::new(
+                    CallErrorKind::InvalidParams,
+                    "parameters must be a JSON object",
+                ));
             }
             Err(e) => {
                 return Err(CallError::new(
@@ -129,7 +144,10 @@ impl Runtime {
         match result {
             Ok(Ok(output)) if output.len() > output_cap => Err(CallError::new(
                 CallErrorKind::OutputLimit,
-                format!("tool returned {} bytes; the cap is {output_cap}", output.len()),
+                format!(
+                    "tool returned {} bytes; the cap is {output_cap}",
+                    output.len()
+                ),
             )
             .with_usage(usage)),
             Ok(Ok(output)) => Ok(ToolOutput { output, usage }),
@@ -155,7 +173,10 @@ impl Runtime {
         let wall = started.elapsed();
         let state = store.data();
         let usage = Usage {
-            fuel_used: loaded.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            fuel_used: loaded
+                .limits
+                .fuel
+                .saturating_sub(store.get_fuel().unwrap_or(0)),
             wall_time_us: wall,
             peak_memory_bytes: state.limiter.peak_memory(),
             log_lines: state.log.accepted,
@@ -179,10 +200,13 @@ impl Runtime {
 fn from_tool_error(e: wit::ToolError) -> CallError {
     match e {
         wit::ToolError::InvalidParams(m) => CallError::new(CallErrorKind::InvalidParams, m),
-        wit::ToolError::UnknownTool(t) => CallError::new(CallErrorKind::UnknownTool, format!("no tool `{t}`")),
-        wit::ToolError::Denied(c) => {
-            CallError::new(CallErrorKind::Denied, format!("capability `{c}` was not granted"))
+        wit::ToolError::UnknownTool(t) => {
+            CallError::new(CallErrorKind::UnknownTool, format!("no tool `{t}`"))
         }
+        wit::ToolError::Denied(c) => CallError::new(
+            CallErrorKind::Denied,
+            format!("capability `{c}` was not granted"),
+        ),
         wit::ToolError::Failed(m) => CallError::new(CallErrorKind::ToolFailed, m),
     }
 }

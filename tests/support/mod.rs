@@ -78,12 +78,17 @@ pub async fn fixture(name: &str) -> Arc<LoadedComponent> {
 }
 
 /// Calls a tool and parses its JSON output; panics with the error otherwise.
-pub async fn call_json(component: &LoadedComponent, tool: &str, params: serde_json::Value) -> serde_json::Value {
+pub async fn call_json(
+    component: &LoadedComponent,
+    tool: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
     let out = runtime()
         .call_tool(component, tool, &params.to_string(), &Default::default())
         .await
         .unwrap_or_else(|e| panic!("{tool}({params}): {e}"));
-    serde_json::from_str(&out.output).unwrap_or_else(|e| panic!("{tool} output {:?}: {e}", out.output))
+    serde_json::from_str(&out.output)
+        .unwrap_or_else(|e| panic!("{tool} output {:?}: {e}", out.output))
 }
 
 /// The proof that the host still serves after an attack: a normal call succeeds.

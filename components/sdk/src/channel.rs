@@ -28,4 +28,14 @@ pub mod bindings {
 pub use bindings::exports::ironclaw::host::channel::*;
 
 /// `export!(MyType)` exports `MyType` as this component's implementation.
-pub use bindings::export_channel as export;
+/// Off wasm it expands to nothing, so a component's logic can be unit-tested
+/// natively (`cargo test --target <host triple>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ironclaw_export_channel {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::channel::bindings::export_channel!($ty with_types_in $crate::channel::bindings);
+    };
+}
+pub use __ironclaw_export_channel as export;

@@ -20,4 +20,14 @@ pub mod bindings {
 pub use bindings::exports::ironclaw::host::hook::*;
 
 /// `export!(MyType)` exports `MyType` as this component's implementation.
-pub use bindings::export_hook as export;
+/// Off wasm it expands to nothing, so a component's logic can be unit-tested
+/// natively (`cargo test --target <host triple>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ironclaw_export_hook {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::hook::bindings::export_hook!($ty with_types_in $crate::hook::bindings);
+    };
+}
+pub use __ironclaw_export_hook as export;

@@ -154,7 +154,11 @@ impl Request {
         let fields = Fields::from_list(&self.headers)
             .map_err(|e| HttpError::InvalidHeader(format!("{e:?}")))?;
         let request = OutgoingRequest::new(fields);
-        let scheme = if url.https { Scheme::Https } else { Scheme::Http };
+        let scheme = if url.https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
         request
             .set_method(&self.method)
             .and_then(|_| request.set_scheme(Some(&scheme)))

@@ -25,8 +25,18 @@ pub mod bindings {
     });
 }
 
-pub use bindings::exports::ironclaw::host::provider::Guest;
 pub use crate::llm_types::*;
+pub use bindings::exports::ironclaw::host::provider::Guest;
 
 /// `export!(MyType)` exports `MyType` as this component's implementation.
-pub use bindings::export_llm_adapter as export;
+/// Off wasm it expands to nothing, so a component's logic can be unit-tested
+/// natively (`cargo test --target <host triple>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ironclaw_export_llm_adapter {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::llm_adapter::bindings::export_llm_adapter!($ty with_types_in $crate::llm_adapter::bindings);
+    };
+}
+pub use __ironclaw_export_llm_adapter as export;

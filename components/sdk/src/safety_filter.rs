@@ -20,4 +20,14 @@ pub mod bindings {
 pub use bindings::exports::ironclaw::host::safety::*;
 
 /// `export!(MyType)` exports `MyType` as this component's implementation.
-pub use bindings::export_safety_filter as export;
+/// Off wasm it expands to nothing, so a component's logic can be unit-tested
+/// natively (`cargo test --target <host triple>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ironclaw_export_safety_filter {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::safety_filter::bindings::export_safety_filter!($ty with_types_in $crate::safety_filter::bindings);
+    };
+}
+pub use __ironclaw_export_safety_filter as export;

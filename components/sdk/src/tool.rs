@@ -27,9 +27,7 @@ pub mod bindings {
     });
 }
 
-pub use bindings::exports::ironclaw::host::tool::{
-    CallContext, Guest, ToolDescription, ToolError,
-};
+pub use bindings::exports::ironclaw::host::tool::{CallContext, Guest, ToolDescription, ToolError};
 
 use crate::error::CapabilityError;
 use crate::params::ParamsError;
@@ -68,4 +66,14 @@ impl From<CapabilityError> for ToolError {
 }
 
 /// `export!(MyType)` exports `MyType` as this component's implementation.
-pub use bindings::export_tool as export;
+/// Off wasm it expands to nothing, so a component's logic can be unit-tested
+/// natively (`cargo test --target <host triple>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ironclaw_export_tool {
+    ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        $crate::tool::bindings::export_tool!($ty with_types_in $crate::tool::bindings);
+    };
+}
+pub use __ironclaw_export_tool as export;

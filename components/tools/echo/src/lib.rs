@@ -36,3 +36,26 @@ impl Guest for Echo {
 }
 
 ironclaw_sdk::tool::export!(Echo);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> CallContext {
+        CallContext {
+            call_id: "t".into(),
+            user_id: None,
+            channel: None,
+            thread_id: None,
+        }
+    }
+
+    #[test]
+    fn echoes_and_refuses_unknown_fields() {
+        let out = Echo::execute("echo".into(), r#"{"text":"hi"}"#.into(), ctx());
+        assert!(matches!(out.as_deref(), Ok(r#"{"text":"hi"}"#)));
+        let err = Echo::execute("echo".into(), r#"{"txt":"hi"}"#.into(), ctx());
+        assert!(matches!(err, Err(ToolError::InvalidParams(_))));
+        assert_eq!(Echo::describe()[0].name, "echo");
+    }
+}
