@@ -126,6 +126,10 @@ pub struct GuestLoggingConfig {
     /// Log lines one call may write; more are refused with `limited`.
     #[serde(default = "default_lines")]
     pub lines_per_call: u32,
+    /// Sustained lines per second per component, across its calls
+    /// (bursts up to `lines-per-call`).
+    #[serde(default = "default_lines_per_second")]
+    pub lines_per_second: u32,
     /// Longer lines are refused with `limited`.
     #[serde(default = "default_line_bytes")]
     pub max_line_bytes: usize,
@@ -135,6 +139,7 @@ impl Default for GuestLoggingConfig {
     fn default() -> Self {
         GuestLoggingConfig {
             lines_per_call: default_lines(),
+            lines_per_second: default_lines_per_second(),
             max_line_bytes: default_line_bytes(),
         }
     }
@@ -142,6 +147,9 @@ impl Default for GuestLoggingConfig {
 
 fn default_lines() -> u32 {
     200
+}
+fn default_lines_per_second() -> u32 {
+    50
 }
 fn default_line_bytes() -> usize {
     8 * 1024

@@ -163,6 +163,22 @@ async fn log_flood_is_capped_per_call() {
     };
     assert_eq!(usage.log_lines, 200, "{usage:?}");
     assert!(usage.log_lines_refused > 1000, "{usage:?}");
+
+    // The per-component rate (50 lines/s, bursts of 200) spans calls: an
+    // immediate second flood gets only what the bucket refilled meanwhile.
+    let second = runtime()
+        .call_tool(
+            &c,
+            "output_flood",
+            &json!({"mode": "log"}).to_string(),
+            &Default::default(),
+        )
+        .await;
+    let usage = match &second {
+        Ok(out) => out.usage,
+        Err(e) => e.usage.unwrap(),
+    };
+    assert!(usage.log_lines < 200, "{usage:?}");
     echo_still_works().await;
 }
 

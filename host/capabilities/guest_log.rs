@@ -1,7 +1,8 @@
 //! `logging`: guest log lines into the host's tracing, capped per call in
 //! count and size. Over the cap the guest gets `limited`, not a trap.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::grants::Capability;
 use super::state::HostState;
@@ -9,18 +10,56 @@ use crate::config::GuestLoggingConfig;
 use crate::runtime::bindings::imports::ironclaw::host::logging::{Host, Level};
 use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
 
+/// A token bucket shared by every call of one loaded component, so that
+/// many short calls cannot flood the log either.
+#[derive(Debug)]
+pub struct LogRate {
+    per_second: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl LogRate {
+    pub fn new(config: &GuestLoggingConfig) -> LogRate {
+        let burst = f64::from(config.lines_per_call.max(1));
+        LogRate {
+            per_second: f64::from(config.lines_per_second),
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    fn take(&self) -> bool {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        let (tokens, last) = *state;
+        let now = Instant::now();
+        let refilled =
+            (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.burst);
+        if refilled < 1.0 {
+            *state = (refilled, now);
+            return false;
+        }
+        *state = (refilled - 1.0, now);
+        true
+    }
+}
+
 pub struct GuestLog {
     component: Arc<str>,
     config: GuestLoggingConfig,
+    rate: Arc<LogRate>,
     pub(crate) accepted: u32,
     pub(crate) refused: u32,
 }
 
 impl GuestLog {
-    pub fn new(component: Arc<str>, config: GuestLoggingConfig) -> GuestLog {
+    pub fn new(component: Arc<str>, config: GuestLoggingConfig, rate: Arc<LogRate>) -> GuestLog {
         GuestLog {
             component,
             config,
+            rate,
             accepted: 0,
             refused: 0,
         }
@@ -44,6 +83,13 @@ impl GuestLog {
             return Err(CapabilityError::Limited(format!(
                 "more than {} log lines in one call",
                 self.config.lines_per_call
+            )));
+        }
+        if !self.rate.take() {
+            self.refused += 1;
+            return Err(CapabilityError::Limited(format!(
+                "more than {} log lines per second from this component",
+                self.config.lines_per_second
             )));
         }
         self.accepted += 1;

@@ -7,7 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::grants::{Capability, Grants};
-use super::guest_log::GuestLog;
+use super::guest_log::{GuestLog, LogRate};
 use super::http_outbound::HttpPolicy;
 use super::stdio::CappedPipe;
 use crate::config::GuestLoggingConfig;
@@ -40,6 +40,7 @@ impl HostState {
         grants: Arc<Grants>,
         limits: &Limits,
         settings: &CallSettings,
+        log_rate: Arc<LogRate>,
     ) -> HostState {
         let stdout = CappedPipe::new("stdout", settings.stdio_bytes);
         let stderr = CappedPipe::new("stderr", settings.stdio_bytes);
@@ -58,7 +59,7 @@ impl HostState {
             http: WasiHttpCtx::new(),
             http_policy: HttpPolicy::new(component.clone(), grants.clone()),
             limiter: CallLimiter::new(limits),
-            log: GuestLog::new(component.clone(), settings.logging.clone()),
+            log: GuestLog::new(component.clone(), settings.logging.clone(), log_rate),
             grants,
             component,
             stdout,

@@ -57,6 +57,7 @@ pub struct LoadedComponent {
     pub grants: Arc<Grants>,
     pub tools: Vec<ToolInfo>,
     pub report: LoadReport,
+    pub(crate) log_rate: Arc<crate::capabilities::guest_log::LogRate>,
     pub(crate) pre: ToolComponentPre<crate::capabilities::HostState>,
 }
 
@@ -130,6 +131,9 @@ impl Runtime {
             grants: Arc::new(grants),
             tools: Vec::new(),
             report: LoadReport { cache, compile_ms },
+            log_rate: Arc::new(crate::capabilities::guest_log::LogRate::new(
+                &self.settings.logging,
+            )),
             pre,
         };
         let (described, _usage) = self.describe(&loaded).await;

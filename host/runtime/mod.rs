@@ -132,6 +132,7 @@ impl Runtime {
             loaded.grants.clone(),
             &loaded.limits,
             &self.settings,
+            loaded.log_rate.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
