@@ -173,3 +173,19 @@ async fn json_transform_applies_operations_in_order() {
         "names the failing operation index: {e}"
     );
 }
+
+/// The SDK works from cargo-component too (wasm32-wasip1 + the preview1
+/// adapter): `scripts/build-components --cargo-component` builds echo that way.
+#[tokio::test(flavor = "multi_thread")]
+async fn echo_built_with_cargo_component_runs() {
+    let dir = support::repo().join("target/cargo-component");
+    assert!(
+        dir.join("echo.wasm").is_file(),
+        "run `scripts/build-components --cargo-component` first (the README's test command does)"
+    );
+    let echo = support::load_in(runtime(), &dir, "echo").await;
+    let plain = component("echo").await;
+    assert_ne!(echo.digest, plain.digest, "a different build of the same source");
+    let out = call_json(&echo, "echo", json!({"text": "from cargo-component"})).await;
+    assert_eq!(out, json!({"text": "from cargo-component"}));
+}
