@@ -185,7 +185,10 @@ async fn echo_built_with_cargo_component_runs() {
     );
     let echo = support::load_in(runtime(), &dir, "echo").await;
     let plain = component("echo").await;
-    assert_ne!(echo.digest, plain.digest, "a different build of the same source");
+    assert_ne!(
+        echo.digest, plain.digest,
+        "a different build of the same source"
+    );
     let out = call_json(&echo, "echo", json!({"text": "from cargo-component"})).await;
     assert_eq!(out, json!({"text": "from cargo-component"}));
 }
