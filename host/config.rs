@@ -8,15 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::toml_file::{self, TomlFileError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    #[error(transparent)]
+    File(#[from] TomlFileError),
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     #[error("cannot find a home directory: set IRONCLAW_HOME")]
@@ -168,24 +165,14 @@ pub struct ComponentsConfig {
 impl Config {
     /// Loads `path` if it exists; defaults otherwise.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-        };
-        Config::parse(&text, &path.display().to_string())
+        match toml_file::read_optional(path)? {
+            Some(text) => Config::parse(&text, &path.display().to_string()),
+            None => Ok(Config::default()),
+        }
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let config: Config = toml_file::parse(text, origin)?;
         let invalid = |message: String| ConfigError::Invalid {
             path: origin.to_string(),
             message,

@@ -82,6 +82,33 @@ async fn a_corrupt_artifact_is_recompiled_not_trusted() {
         .unwrap();
 }
 
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_others_could_write_is_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = temp_home();
+    let rt = Runtime::new(&Config::default(), &home).unwrap();
+    load_in(&rt, &components_dir(), "echo").await;
+    let file = artifacts(&home).pop().unwrap();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+
+    let rt2 = Runtime::new(&Config::default(), &home).unwrap();
+    let c = load_in(&rt2, &components_dir(), "echo").await;
+    assert_eq!(
+        c.report.cache,
+        CacheOutcome::Compiled,
+        "recompiled, not trusted"
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_can_be_disabled() {
     let home = temp_home();

@@ -9,6 +9,29 @@ use ironclaw::runtime::{CallError, CallErrorKind};
 use serde_json::json;
 use support::{echo_still_works, fixture, fixtures_dir, load_in, manifest, runtime};
 
+/// A runtime whose fuel ceiling is out of reach, so that a spinning guest is
+/// stopped by its wall-clock budget whatever the machine's speed.
+fn fuel_unbounded_runtime() -> &'static ironclaw::runtime::Runtime {
+    static RT: std::sync::LazyLock<ironclaw::runtime::Runtime> = std::sync::LazyLock::new(|| {
+        let mut config = ironclaw::config::Config::default();
+        config.limits.max.fuel = Some(u64::MAX / 2);
+        support::runtime_with(&config)
+    });
+    &RT
+}
+
+async fn spinning_loop(wall_ms: u64) -> std::sync::Arc<ironclaw::runtime::LoadedComponent> {
+    let dir = fixtures_dir();
+    let mut m = manifest(&dir, "infinite-loop");
+    m.limits.fuel = Some(u64::MAX / 2);
+    m.limits.wall_ms = Some(wall_ms);
+    let rt = fuel_unbounded_runtime();
+    let grants = rt.grants_as_requested(&m);
+    rt.load(&dir.join("infinite-loop.wasm"), m, grants)
+        .await
+        .unwrap()
+}
+
 async fn attack(name: &str, tool: &str, params: serde_json::Value) -> CallError {
     let c = fixture(name).await;
     let result = runtime()
@@ -33,17 +56,10 @@ async fn infinite_loop_runs_out_of_fuel() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn infinite_loop_with_plenty_of_fuel_hits_the_wall_clock_deadline() {
-    let dir = fixtures_dir();
-    let mut m = manifest(&dir, "infinite-loop");
-    m.limits.fuel = Some(10_000_000_000_000);
-    m.limits.wall_ms = Some(300);
-    let grants = runtime().grants_as_requested(&m);
-    let c = runtime()
-        .load(&dir.join("infinite-loop.wasm"), m, grants)
-        .await
-        .unwrap();
+    let c = spinning_loop(300).await;
+    let rt = fuel_unbounded_runtime();
     let started = Instant::now();
-    let e = runtime()
+    let e = rt
         .call_tool(&c, "infinite_loop", "{}", &Default::default())
         .await
         .unwrap_err();
@@ -58,23 +74,25 @@ async fn infinite_loop_with_plenty_of_fuel_hits_the_wall_clock_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_calls_are_served_while_an_attack_runs() {
-    let dir = fixtures_dir();
-    let mut m = manifest(&dir, "infinite-loop");
-    m.limits.fuel = Some(10_000_000_000_000);
-    m.limits.wall_ms = Some(1_500);
-    let grants = runtime().grants_as_requested(&m);
-    let looping = runtime()
-        .load(&dir.join("infinite-loop.wasm"), m, grants)
-        .await
-        .unwrap();
+    let looping = spinning_loop(1_500).await;
+    let rt = fuel_unbounded_runtime();
+    let echo = load_in(rt, &support::components_dir(), "echo").await;
     let attack = tokio::spawn(async move {
-        runtime()
-            .call_tool(&looping, "infinite_loop", "{}", &Default::default())
+        rt.call_tool(&looping, "infinite_loop", "{}", &Default::default())
             .await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..20 {
-        echo_still_works().await;
+        let out = rt
+            .call_tool(
+                &echo,
+                "echo",
+                r#"{"text":"meanwhile"}"#,
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.output, r#"{"text":"meanwhile"}"#);
     }
     assert!(
         !attack.is_finished(),
@@ -141,43 +159,32 @@ async fn oversized_result_is_refused() {
     echo_still_works().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn log_flood_is_capped_per_call() {
-    let c = fixture("output-flood").await;
-    let result = runtime()
-        .call_tool(
-            &c,
-            "output_flood",
-            &json!({"mode": "log"}).to_string(),
-            &Default::default(),
-        )
-        .await;
-    // However the attack ends (it ignores refusals and may run out of fuel),
-    // the host accepted no more than its per-call cap.
-    let usage = match &result {
+/// One log flood on `c`: the usage, however the attack ended (it ignores
+/// refusals, so it may also run out of fuel).
+async fn log_flood(c: &ironclaw::runtime::LoadedComponent) -> ironclaw::runtime::Usage {
+    let params = json!({"mode": "log"}).to_string();
+    match runtime()
+        .call_tool(c, "output_flood", &params, &Default::default())
+        .await
+    {
         Ok(out) => out.usage,
         Err(e) => {
             assert_eq!(e.kind, CallErrorKind::FuelExhausted, "{e}");
             e.usage.unwrap()
         }
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_flood_is_capped_per_call() {
+    let c = fixture("output-flood").await;
+    let usage = log_flood(&c).await;
     assert_eq!(usage.log_lines, 200, "{usage:?}");
     assert!(usage.log_lines_refused > 1000, "{usage:?}");
 
     // The per-component rate (50 lines/s, bursts of 200) spans calls: an
     // immediate second flood gets only what the bucket refilled meanwhile.
-    let second = runtime()
-        .call_tool(
-            &c,
-            "output_flood",
-            &json!({"mode": "log"}).to_string(),
-            &Default::default(),
-        )
-        .await;
-    let usage = match &second {
-        Ok(out) => out.usage,
-        Err(e) => e.usage.unwrap(),
-    };
+    let usage = log_flood(&c).await;
     assert!(usage.log_lines < 200, "{usage:?}");
     echo_still_works().await;
 }
@@ -231,22 +238,58 @@ async fn config_is_always_readable_and_unset_keys_are_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
+    use ironclaw::registry::manifest::{
+        DbRequest, HttpRequest, HttpRule, Injection, LlmRequest, MemoryRequest, SecretRequest,
+    };
     let dir = fixtures_dir();
     let mut m = manifest(&dir, "ungranted");
-    m.capabilities.db = Some(ironclaw::registry::manifest::DbRequest { quota_bytes: 1024 });
+    m.capabilities.db = Some(DbRequest { quota_bytes: 1024 });
+    m.capabilities.memory = Some(MemoryRequest {
+        read: vec!["".into()],
+        write: vec![],
+    });
+    m.capabilities.llm = Some(LlmRequest {
+        complete: true,
+        embed: false,
+    });
+    m.capabilities.secrets = vec![SecretRequest {
+        name: "API_KEY".into(),
+        hosts: vec!["127.0.0.1".into()],
+        inject: Injection::Bearer,
+    }];
+    m.capabilities.http = Some(HttpRequest {
+        allow: vec![HttpRule {
+            scheme: "http".into(),
+            host: "127.0.0.1".into(),
+            port: Some(9),
+            path_prefix: "/".into(),
+            methods: vec!["GET".into()],
+        }],
+    });
     let grants = runtime().grants_as_requested(&m);
     let c = load_in_with(&dir, m, grants).await;
-    let e = runtime()
-        .call_tool(
-            &c,
-            "ungranted",
-            &json!({"capability": "db"}).to_string(),
-            &Default::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, CallErrorKind::ToolFailed, "{e}");
-    assert!(e.message.contains("not available"), "{e}");
+    for (param, expected) in [
+        ("db", "capability `db` is not available"),
+        ("secrets", "capability `secrets` is not available"),
+        ("memory", "capability `memory` is not available"),
+        ("llm", "NotAvailable(\"llm\")"),
+        (
+            "http",
+            "http-outbound is not available in this host version",
+        ),
+    ] {
+        let e = runtime()
+            .call_tool(
+                &c,
+                "ungranted",
+                &json!({"capability": param}).to_string(),
+                &Default::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, CallErrorKind::ToolFailed, "{param}: {e}");
+        assert!(e.message.contains(expected), "{param}: {e}");
+    }
 }
 
 async fn load_in_with(

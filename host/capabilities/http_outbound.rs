@@ -5,8 +5,8 @@
 //! injection, address checks, timeouts and caps, response redaction) arrives
 //! with the secrets work. Until then the door is closed: a request from a
 //! component without an HTTP grant is refused as `HTTP-request-denied`, and
-//! one with a grant is refused the same way with a log line saying the
-//! mediated client is not available in this host version. Nothing leaves.
+//! one with a grant as an internal error saying the mediated client is not
+//! available in this host version. Nothing leaves.
 
 use std::sync::Arc;
 
@@ -34,13 +34,17 @@ impl WasiHttpHooks for HttpPolicy {
         _options: Option<RequestOptions>,
         _fut: Io,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, Io), HttpError>> + Send> {
-        if self.grants.allows(Capability::HttpOutbound) {
+        let refusal = if self.grants.allows(Capability::HttpOutbound) {
             tracing::warn!(component = %self.component, uri = %request.uri(),
                 "http-outbound is granted but not available in this host version; request refused");
+            HttpError::InternalError(Some(
+                "http-outbound is not available in this host version".into(),
+            ))
         } else {
             tracing::info!(component = %self.component, uri = %request.uri(),
                 "http-outbound not granted; request refused");
-        }
-        Box::new(async { Err(HttpError::HttpRequestDenied) })
+            HttpError::HttpRequestDenied
+        };
+        Box::new(async move { Err(refusal) })
     }
 }

@@ -8,18 +8,15 @@ use std::path::Path;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+use crate::toml_file::{self, TomlFileError};
+
 /// The WIT package version this host implements.
 pub const WIT_VERSION: &str = "0.1.0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    #[error(transparent)]
+    File(#[from] TomlFileError),
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -194,19 +191,13 @@ pub struct RequestedLimits {
 impl Manifest {
     /// Reads and validates `component.toml` at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = toml_file::read(path)?;
         Manifest::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates manifest text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
-            path: origin.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let manifest: Manifest = toml_file::parse(text, origin)?;
         manifest.validate(origin)?;
         Ok(manifest)
     }

@@ -64,7 +64,7 @@ impl PrecompiledCache {
         bytes: &[u8],
     ) -> Result<(Component, CacheOutcome, Duration), CompileError> {
         let started = Instant::now();
-        if let Some(path) = self.artifact_path(digest).filter(|p| p.exists()) {
+        if let Some(path) = self.artifact_path(digest).filter(|p| trusted_artifact(p)) {
             // SAFETY: the artifact was written by `precompile_component` of an
             // engine with the same fingerprint into our owner-only cache
             // directory; wasmtime re-checks its compatibility header and we
@@ -96,6 +96,34 @@ impl PrecompiledCache {
     }
 }
 
+/// An artifact is only deserialized (which runs the native code in it) when
+/// nobody but its owner could have written it or its directory, and the
+/// owner is the owner of the cache directory.
+fn trusted_artifact(path: &Path) -> bool {
+    let Ok(file) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !file.is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok()) else {
+            return false;
+        };
+        let writable_by_others = |mode: u32| mode & 0o022 != 0;
+        if writable_by_others(file.permissions().mode())
+            || writable_by_others(dir.permissions().mode())
+            || file.uid() != dir.uid()
+        {
+            tracing::warn!(path = %path.display(), "precompiled artifact writable by others; recompiling");
+            return false;
+        }
+    }
+    true
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
@@ -106,6 +134,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .unwrap_or("artifact"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    std::io::Write::write_all(&mut options.open(&tmp)?, bytes)?;
     std::fs::rename(&tmp, path)
 }

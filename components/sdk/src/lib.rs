@@ -3,7 +3,7 @@
 //! Enable exactly one kind feature (`tool`, `channel`, `llm-adapter`,
 //! `safety-filter`, `hook`) and implement that kind's `Guest` trait:
 //!
-//! ```ignore
+//! ```text
 //! use ironclaw_sdk::tool::{CallContext, Guest, ToolDescription, ToolError};
 //!
 //! struct Echo;

@@ -25,3 +25,16 @@ pub fn parse<T: DeserializeOwned>(params: &str) -> Result<T, ParamsError> {
 pub fn to_json<T: Serialize>(value: &T) -> Result<String, ParamsError> {
     serde_json::to_string(value).map_err(|e| ParamsError(format!("result: {e}")))
 }
+
+/// "an object", "a string", …: a JSON value's type for error messages.
+pub fn type_name(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,5 +1,6 @@
 //! The tools' logic, free of the SDK bindings so it runs in native unit tests.
 
+use ironclaw_sdk::params::type_name;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use serde_json_path::JsonPath;
@@ -444,18 +445,6 @@ fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
                 target.insert(key, other);
             }
         }
-    }
-}
-
-/// "an object", "a string", …, for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

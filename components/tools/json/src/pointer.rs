@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::logic::type_name;
+use ironclaw_sdk::params::type_name;
 
 /// The most reference tokens a pointer may have. Inputs nest at most 128
 /// deep (serde_json's limit), so this bounds how deep `set` can build.

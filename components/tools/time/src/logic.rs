@@ -11,6 +11,7 @@ use chrono::{
     DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
 };
 use chrono_tz::Tz;
+use ironclaw_sdk::params::type_name;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -389,17 +390,6 @@ pub fn offset_string(seconds: i32) -> String {
         format!("{sign}{h:02}:{m:02}")
     } else {
         format!("{sign}{h:02}:{m:02}:{s:02}")
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
