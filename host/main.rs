@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -8,6 +10,7 @@ fn main() {
             EnvFilter::try_from_env("IRONCLAW_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = ironclaw::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -140,6 +140,30 @@ async fn pooling_and_on_demand_allocators_both_serve_calls() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn auto_pooling_falls_back_when_the_machine_refuses_the_pool() {
+    // A pool this large cannot be reserved in any address space.
+    let mut config = Config::default();
+    config.runtime.pool_instances = 10_000_000;
+    let rt = support::runtime_with(&config);
+    assert_eq!(rt.allocator(), Allocator::OnDemand);
+    let c = load_in(&rt, &components_dir(), "echo").await;
+    let out = rt
+        .call_tool(&c, "echo", r#"{"text":"fallback"}"#, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(out.output, r#"{"text":"fallback"}"#);
+
+    config.runtime.pooling = PoolingMode::On;
+    let err = Runtime::new(&config, &temp_home())
+        .err()
+        .expect("pooling = on must not fall back");
+    assert!(
+        err.to_string().contains("pooling allocator refused"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn invalid_and_wrong_world_components_are_refused_clearly() {
     let rt = support::runtime();
     let m = support::manifest(&components_dir(), "echo");

@@ -67,7 +67,8 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// Nothing at all, not even logging.
+    /// Nothing but `config` (the owner's own settings for the component),
+    /// not even logging.
     pub fn none() -> Grants {
         Grants::default()
     }
@@ -124,5 +125,43 @@ impl Grants {
         .into_iter()
         .filter(|c| self.allows(*c))
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(kind: &str, extra: &str) -> Manifest {
+        Manifest::parse(
+            &format!("name = \"x\"\nversion = \"0.1.0\"\nkind = \"{kind}\"\nworld-version = \"0.1.0\"\n{extra}"),
+            "x",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_grant_is_what_the_manifest_requests_and_no_more() {
+        let g = Grants::requested_by(&manifest("tool", "[capabilities.db]\nquota-bytes = 10\n"));
+        assert_eq!(
+            g.list(),
+            [Capability::Logging, Capability::Config, Capability::Db]
+        );
+        assert!(!g.allows(Capability::HttpOutbound));
+        assert!(!g.allows(Capability::ChannelHost), "only channels emit");
+        assert!(!g.allows(Capability::LlmStream), "only adapters stream");
+    }
+
+    #[test]
+    fn kind_decides_channel_host_and_llm_stream() {
+        assert!(Grants::requested_by(&manifest("channel", "")).allows(Capability::ChannelHost));
+        assert!(Grants::requested_by(&manifest("llm-adapter", "")).allows(Capability::LlmStream));
+    }
+
+    #[test]
+    fn logging_can_be_declined_and_none_grants_nothing_but_config() {
+        let g = Grants::requested_by(&manifest("tool", "[capabilities]\nlogging = false\n"));
+        assert!(!g.allows(Capability::Logging));
+        assert_eq!(Grants::none().list(), [Capability::Config]);
     }
 }
