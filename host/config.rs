@@ -32,6 +32,16 @@ pub struct Config {
     /// Extra directories searched for `<name>.wasm` + `<name>.toml` bundles.
     #[serde(default)]
     pub components: ComponentsConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`; `DATABASE_URL` overrides it.
+    /// Default: `sqlite://IRONCLAW_HOME/ironclaw.db`.
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,8 @@
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod memory;
 pub mod registry;
 pub mod runtime;
+pub mod store;
 pub mod toml_file;

@@ -10,6 +10,7 @@ fn ironclaw(home: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("IRONCLAW_HOME", home)
         .env_remove("IRONCLAW_LOG")
+        .env_remove("DATABASE_URL")
         .output()
         .expect("run ironclaw")
 }
@@ -232,4 +233,78 @@ fn run_loads_components_and_stops_on_sigterm() {
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("ready") && err.contains("stopping"), "{err}");
+}
+
+fn ironclaw_stdin(home: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
+        .args(args)
+        .env("IRONCLAW_HOME", home)
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn memory_commands_work_on_the_embedded_database() {
+    let h = home();
+    let o = ironclaw_stdin(
+        &h,
+        &["memory", "write", "notes/garden.md"],
+        "# Garden\n\nWater the tomatoes.\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        h.join("ironclaw.db").is_file(),
+        "the SQLite default lives in IRONCLAW_HOME"
+    );
+
+    let o = ironclaw(&h, &["memory", "read", "notes/garden.md"]);
+    assert_eq!(stdout(&o), "# Garden\n\nWater the tomatoes.\n");
+
+    let o = ironclaw(&h, &["memory", "tree", "--json"]);
+    let paths: Vec<String> = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(paths.contains(&"notes/garden.md".to_string()));
+    assert!(
+        paths.contains(&"SOUL.md".to_string()),
+        "identity files seeded: {paths:?}"
+    );
+
+    let o = ironclaw(
+        &h,
+        &[
+            "memory",
+            "search",
+            "watering tomato",
+            "--limit",
+            "2",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hits: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(hits[0]["path"], "notes/garden.md");
+    assert_eq!(hits.len(), 2);
+
+    let o = ironclaw(&h, &["memory", "delete", "notes/garden.md"]);
+    assert!(o.status.success());
+    let o = ironclaw(&h, &["memory", "read", "notes/garden.md"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = ironclaw_stdin(&h, &["memory", "write", "/etc/passwd"], "x");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("must be relative"), "{}", stderr(&o));
+
+    let o = ironclaw(&h, &["db", "status", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(rows.iter().all(|r| r["applied_at"].is_number()), "{rows:?}");
 }

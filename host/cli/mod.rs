@@ -1,6 +1,8 @@
 //! The `ironclaw` command line: one file per command group.
 
+mod db;
 mod doctor;
+mod memory;
 mod run;
 mod tool;
 
@@ -33,6 +35,12 @@ pub enum Command {
     Tool(tool::ToolCommand),
     /// Check the toolchain, data directory, cache and components.
     Doctor(doctor::DoctorArgs),
+    /// Database migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// The workspace memory.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -86,6 +94,8 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Tool(cmd) => tool::run(&ctx, cmd).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
+        Command::Db(cmd) => db::run(&ctx, cmd).await,
+        Command::Memory(cmd) => memory::run(&ctx, cmd).await,
     }
 }
 

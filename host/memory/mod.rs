@@ -1,0 +1,14 @@
+//! Workspace memory: path-addressed markdown documents with hybrid search.
+//!
+//! Documents are cut into overlapping chunks ([`chunker`]), chunks and
+//! queries become vectors ([`embedder`]), and the full-text and vector result
+//! lists merge into one ranking ([`rrf`]). [`workspace`] is the storage
+//! contract each backend implements; [`identity`] seeds a new workspace.
+
+pub mod chunker;
+pub mod embedder;
+pub mod identity;
+pub mod rrf;
+pub mod workspace;
+
+pub use workspace::{Document, MemoryError, MemoryStore, SearchHit, WriteOutcome};

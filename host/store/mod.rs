@@ -1,0 +1,36 @@
+//! Storage (DESIGN §7): narrow traits per domain, implemented for SQLite
+//! (the embedded default) and PostgreSQL, with numbered migrations.
+
+pub mod migrate;
+pub mod sqlite;
+pub mod url;
+
+pub use url::DatabaseUrl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("cannot open {path}: {message}")]
+    Open { path: String, message: String },
+    #[error(transparent)]
+    Migrate(#[from] migrate::MigrateError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the database worker stopped: {0}")]
+    Worker(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Milliseconds since the Unix epoch, the time unit of every table.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,411 @@
+//! Workspace memory on SQLite: FTS5 for words, sqlite-vec `vec0` (cosine)
+//! for vectors, fused by reciprocal rank.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::SqliteDb;
+use crate::memory::chunker::{self, ChunkConfig};
+use crate::memory::embedder::{EmbedError, Embedder};
+use crate::memory::rrf;
+use crate::memory::workspace::{
+    Document, MemoryError, MemoryStore, SearchHit, WriteOutcome, validate_path, validate_prefix,
+};
+use crate::store::now_ms;
+
+/// Candidates taken from each list before fusion, per result asked for.
+const CANDIDATES_PER_RESULT: usize = 4;
+const MIN_CANDIDATES: usize = 20;
+
+#[derive(Clone)]
+pub struct SqliteMemory {
+    db: SqliteDb,
+    embedder: Arc<dyn Embedder>,
+    chunking: ChunkConfig,
+}
+
+impl SqliteMemory {
+    pub fn new(db: SqliteDb, embedder: Arc<dyn Embedder>) -> SqliteMemory {
+        SqliteMemory {
+            db,
+            embedder,
+            chunking: ChunkConfig::default(),
+        }
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
+        let vectors = self.embedder.embed(texts)?;
+        let dims = self.embedder.dimensions();
+        if vectors.len() != texts.len() {
+            return Err(EmbedError::CountMismatch {
+                expected: texts.len(),
+                got: vectors.len(),
+            }
+            .into());
+        }
+        if let Some(v) = vectors.iter().find(|v| v.len() != dims) {
+            return Err(EmbedError::DimensionMismatch {
+                expected: dims,
+                got: v.len(),
+            }
+            .into());
+        }
+        Ok(vectors)
+    }
+}
+
+fn as_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The index's (model, dimensions), if it was ever built.
+fn index_meta(conn: &Connection) -> Result<Option<(String, usize)>, MemoryError> {
+    Ok(conn
+        .query_row(
+            "SELECT model, dimensions FROM memory_index WHERE id = 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?
+        .map(|(m, d)| (m, usize::try_from(d).unwrap_or(0))))
+}
+
+fn check_index(conn: &Connection, model: &str, dims: usize) -> Result<(), MemoryError> {
+    match index_meta(conn)? {
+        None => Err(MemoryError::IndexNotBuilt),
+        Some((m, d)) if m == model && d == dims => Ok(()),
+        Some((index_model, index_dims)) => Err(MemoryError::EmbedderMismatch {
+            index_model,
+            index_dims,
+            model: model.to_string(),
+            dims,
+        }),
+    }
+}
+
+/// Creates the vector table for this embedder on first use.
+fn ensure_index(tx: &Transaction, model: &str, dims: usize) -> Result<(), MemoryError> {
+    if index_meta(tx)?.is_none() {
+        tx.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE memory_vec USING vec0 (chunk_id INTEGER PRIMARY KEY, embedding float[{dims}] distance_metric=cosine)"
+        ))?;
+        tx.execute(
+            "INSERT INTO memory_index (id, model, dimensions, built_at) VALUES (1, ?1, ?2, ?3)",
+            params![model, dims as i64, now_ms()],
+        )?;
+    }
+    check_index(tx, model, dims)
+}
+
+fn delete_chunks(tx: &Transaction, document_id: i64) -> Result<(), MemoryError> {
+    if index_meta(tx)?.is_some() {
+        tx.execute(
+            "DELETE FROM memory_vec WHERE chunk_id IN (SELECT id FROM memory_chunks WHERE document_id = ?1)",
+            [document_id],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM memory_chunks WHERE document_id = ?1",
+        [document_id],
+    )?;
+    Ok(())
+}
+
+/// Words too common to rank by ("to" matches nearly every document).
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "how", "i", "in",
+    "is", "it", "me", "my", "of", "on", "or", "the", "to", "was", "what", "when", "where", "which",
+    "who", "why", "with", "you",
+];
+
+/// Words of the query as an FTS5 expression: each quoted, OR-ed, so that
+/// punctuation in a question is never FTS syntax. Stopwords are dropped
+/// unless the query has nothing else.
+fn fts_query(query: &str) -> Option<String> {
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let content: Vec<&String> = words
+        .iter()
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    let terms: Vec<&String> = if content.is_empty() {
+        words.iter().collect()
+    } else {
+        content
+    };
+    let quoted: Vec<String> = terms.iter().map(|w| format!("\"{w}\"")).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+struct Prepared {
+    chunks: Vec<chunker::Chunk>,
+    vectors: Vec<Vec<f32>>,
+}
+
+impl SqliteMemory {
+    fn prepare(&self, content: &str) -> Result<Prepared, MemoryError> {
+        let chunks = chunker::chunk(content, &self.chunking);
+        let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
+        let vectors = if texts.is_empty() {
+            Vec::new()
+        } else {
+            self.embed(&texts)?
+        };
+        Ok(Prepared { chunks, vectors })
+    }
+}
+
+fn store_document(
+    tx: &Transaction,
+    path: &str,
+    content: &str,
+    hash: &str,
+    prepared: &Prepared,
+    model: &str,
+    dims: usize,
+) -> Result<WriteOutcome, MemoryError> {
+    ensure_index(tx, model, dims)?;
+    let now = now_ms();
+    let existing: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, content_hash FROM memory_documents WHERE path = ?1",
+            [path],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (id, outcome) = match existing {
+        Some((_, old)) if old == hash => return Ok(WriteOutcome::Unchanged),
+        Some((id, _)) => {
+            delete_chunks(tx, id)?;
+            tx.execute(
+                "UPDATE memory_documents SET content = ?1, content_hash = ?2, updated_at = ?3 WHERE id = ?4",
+                params![content, hash, now, id],
+            )?;
+            (id, WriteOutcome::Updated)
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO memory_documents (path, content, content_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![path, content, hash, now],
+            )?;
+            (tx.last_insert_rowid(), WriteOutcome::Created)
+        }
+    };
+    for (chunk, vector) in prepared.chunks.iter().zip(&prepared.vectors) {
+        tx.execute(
+            "INSERT INTO memory_chunks (document_id, idx, text, heading, start_byte, end_byte) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, chunk.index as i64, chunk.text, chunk.heading, chunk.start_byte as i64, chunk.end_byte as i64],
+        )?;
+        let chunk_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO memory_vec (chunk_id, embedding) VALUES (?1, ?2)",
+            params![chunk_id, as_blob(vector)],
+        )?;
+    }
+    Ok(outcome)
+}
+
+#[async_trait::async_trait]
+impl MemoryStore for SqliteMemory {
+    async fn write(&self, path: &str, content: &str) -> Result<WriteOutcome, MemoryError> {
+        validate_path(path)?;
+        // Chunk and embed before taking the write lock: CPU work stays outside it.
+        let prepared = tokio::task::block_in_place(|| self.prepare(content))?;
+        let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
+        let (path, content) = (path.to_string(), content.to_string());
+        let (model, dims) = (
+            self.embedder.model().to_string(),
+            self.embedder.dimensions(),
+        );
+        self.db
+            .call(move |conn| -> Result<_, MemoryError> {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let outcome = store_document(&tx, &path, &content, &hash, &prepared, &model, dims)?;
+                tx.commit()?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn read(&self, path: &str) -> Result<Option<Document>, MemoryError> {
+        validate_path(path)?;
+        let path = path.to_string();
+        Ok(self
+            .db
+            .call(move |conn| -> Result<_, MemoryError> {
+                Ok(conn
+                    .query_row(
+                        "SELECT path, content, created_at, updated_at FROM memory_documents WHERE path = ?1",
+                        [&path],
+                        |r| {
+                            Ok(Document {
+                                path: r.get(0)?,
+                                content: r.get(1)?,
+                                created_at: r.get(2)?,
+                                updated_at: r.get(3)?,
+                            })
+                        },
+                    )
+                    .optional()?)
+            })
+            .await?)
+    }
+
+    async fn delete(&self, path: &str) -> Result<bool, MemoryError> {
+        validate_path(path)?;
+        let path = path.to_string();
+        Ok(self
+            .db
+            .call(move |conn| -> Result<_, MemoryError> {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let id: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM memory_documents WHERE path = ?1",
+                        [&path],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(id) = id else { return Ok(false) };
+                delete_chunks(&tx, id)?;
+                tx.execute("DELETE FROM memory_documents WHERE id = ?1", [id])?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await?)
+    }
+
+    async fn tree(&self, prefix: &str) -> Result<Vec<String>, MemoryError> {
+        validate_prefix(prefix)?;
+        let prefix = prefix.to_string();
+        Ok(self
+            .db
+            .call(move |conn| -> Result<_, MemoryError> {
+                let mut stmt = conn.prepare(
+                    "SELECT path FROM memory_documents WHERE substr(path, 1, length(?1)) = ?1 ORDER BY path",
+                )?;
+                let rows = stmt.query_map([&prefix], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?)
+    }
+
+    async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, MemoryError> {
+        let limit = limit.clamp(1, 100);
+        let candidates = (limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        let vector = self.embed(&[query.to_string()])?.pop().unwrap_or_default();
+        let has_direction = vector.iter().any(|x| *x != 0.0);
+        let fts = fts_query(query);
+        let (model, dims) = (
+            self.embedder.model().to_string(),
+            self.embedder.dimensions(),
+        );
+        self.db
+            .call(move |conn| -> Result<_, MemoryError> {
+                check_index(conn, &model, dims)?;
+                let mut text_ids: Vec<i64> = Vec::new();
+                if let Some(fts) = &fts {
+                    let mut stmt = conn.prepare(
+                        "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
+                    )?;
+                    text_ids = stmt
+                        .query_map(params![fts, candidates as i64], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
+                }
+                let mut vector_ids: Vec<i64> = Vec::new();
+                if has_direction {
+                    let mut stmt = conn.prepare(
+                        "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
+                    )?;
+                    vector_ids = stmt
+                        .query_map(params![as_blob(&vector), candidates as i64], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
+                }
+                let fused = rrf::fuse(&[text_ids.clone(), vector_ids.clone()], rrf::DEFAULT_K);
+                let mut hits = Vec::new();
+                let mut stmt = conn.prepare(
+                    "SELECT d.path, c.text, c.heading FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id WHERE c.id = ?1",
+                )?;
+                for (id, score) in fused.into_iter().take(limit) {
+                    let (path, snippet, heading) = stmt.query_row([id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+                    })?;
+                    hits.push(SearchHit {
+                        path,
+                        snippet,
+                        heading,
+                        score,
+                        text_rank: text_ids.iter().position(|x| *x == id).map(|p| p + 1),
+                        vector_rank: vector_ids.iter().position(|x| *x == id).map(|p| p + 1),
+                    });
+                }
+                Ok(hits)
+            })
+            .await
+    }
+
+    async fn reindex(&self) -> Result<usize, MemoryError> {
+        let docs: Vec<(String, String)> = self
+            .db
+            .call(|conn| -> Result<_, MemoryError> {
+                let mut stmt =
+                    conn.prepare("SELECT path, content FROM memory_documents ORDER BY path")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        let mut prepared = Vec::with_capacity(docs.len());
+        for (path, content) in docs {
+            let p = tokio::task::block_in_place(|| self.prepare(&content))?;
+            let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
+            prepared.push((path, content, hash, p));
+        }
+        let count = prepared.len();
+        let (model, dims) = (
+            self.embedder.model().to_string(),
+            self.embedder.dimensions(),
+        );
+        self.db
+            .call(move |conn| -> Result<_, MemoryError> {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                tx.execute_batch(
+                    "DELETE FROM memory_chunks; DROP TABLE IF EXISTS memory_vec; DELETE FROM memory_index;",
+                )?;
+                for (path, content, hash, p) in &prepared {
+                    // Force a rewrite: the stored hash is cleared first.
+                    tx.execute("UPDATE memory_documents SET content_hash = '' WHERE path = ?1", [path])?;
+                    store_document(&tx, path, content, hash, p, &model, dims)?;
+                }
+                if prepared.is_empty() {
+                    ensure_index(&tx, &model, dims)?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn fts_queries_are_quoted_words() {
+        assert_eq!(
+            fts_query("What's \"NEAR\"(x)?").as_deref(),
+            Some("\"s\" OR \"near\" OR \"x\"")
+        );
+        assert_eq!(
+            fts_query("to be or"),
+            Some("\"to\" OR \"be\" OR \"or\"".into())
+        );
+        assert_eq!(fts_query("?!"), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! Workspace memory on the embedded SQLite store: documents, hybrid search,
+//! typed index errors, identity seeding, concurrency.
+
+use std::sync::Arc;
+
+use ironclaw::memory::embedder::{EmbedError, Embedder, LocalEmbedder};
+use ironclaw::memory::{MemoryError, MemoryStore, WriteOutcome, identity};
+use ironclaw::store::sqlite::SqliteDb;
+use ironclaw::store::sqlite::memory::SqliteMemory;
+
+async fn workspace_with(
+    embedder: Arc<dyn Embedder>,
+) -> (tempfile::TempDir, SqliteDb, SqliteMemory) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open(&dir.path().join("ironclaw.db")).unwrap();
+    db.migrate().await.unwrap();
+    let memory = SqliteMemory::new(db.clone(), embedder);
+    (dir, db, memory)
+}
+
+async fn workspace() -> (tempfile::TempDir, SqliteDb, SqliteMemory) {
+    workspace_with(Arc::new(LocalEmbedder::default())).await
+}
+
+const CORPUS: &[(&str, &str)] = &[
+    (
+        "garden.md",
+        "# Garden\n\nThe tomatoes need watering every morning in July.\n",
+    ),
+    (
+        "car.md",
+        "# Car\n\nThe car service is due in March; book the garage early.\n",
+    ),
+    (
+        "recipes.md",
+        "# Recipes\n\nTomato soup: roast tomatoes, garlic and basil, then blend.\n",
+    ),
+    (
+        "travel.md",
+        "# Travel\n\nTrain to Lyon on Friday; hotel near the station.\n",
+    ),
+];
+
+async fn load_corpus(memory: &SqliteMemory) {
+    for (path, text) in CORPUS {
+        assert_eq!(
+            memory.write(path, text).await.unwrap(),
+            WriteOutcome::Created
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_round_trip_and_rewrites_are_detected() {
+    let (_d, _db, memory) = workspace().await;
+    assert_eq!(
+        memory.write("notes/a.md", "one").await.unwrap(),
+        WriteOutcome::Created
+    );
+    assert_eq!(
+        memory.write("notes/a.md", "one").await.unwrap(),
+        WriteOutcome::Unchanged
+    );
+    assert_eq!(
+        memory.write("notes/a.md", "two").await.unwrap(),
+        WriteOutcome::Updated
+    );
+    memory.write("notes/b.md", "b").await.unwrap();
+    memory.write("other.md", "o").await.unwrap();
+    assert_eq!(
+        memory.read("notes/a.md").await.unwrap().unwrap().content,
+        "two"
+    );
+    assert_eq!(
+        memory.tree("notes/").await.unwrap(),
+        ["notes/a.md", "notes/b.md"]
+    );
+    assert_eq!(memory.tree("").await.unwrap().len(), 3);
+    assert!(memory.delete("notes/a.md").await.unwrap());
+    assert!(!memory.delete("notes/a.md").await.unwrap());
+    assert!(memory.read("notes/a.md").await.unwrap().is_none());
+    let e = memory.write("../escape.md", "x").await.unwrap_err();
+    assert!(matches!(e, MemoryError::InvalidPath { .. }), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_by_keyword_through_stemming() {
+    let (_d, _db, memory) = workspace().await;
+    load_corpus(&memory).await;
+    let hits = memory
+        .search("when should I water the tomato plants", 3)
+        .await
+        .unwrap();
+    assert_eq!(hits[0].path, "garden.md", "{hits:#?}");
+    assert!(hits[0].text_rank.is_some() && hits[0].vector_rank.is_some());
+    let hits = memory.search("garage", 2).await.unwrap();
+    assert_eq!(hits[0].path, "car.md");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rrf_orders_a_fixed_corpus() {
+    let (_d, _db, memory) = workspace().await;
+    load_corpus(&memory).await;
+    let hits = memory.search("tomatoes", 4).await.unwrap();
+    // Both tomato documents match in both lists; the fused order is stable
+    // and every score is the sum of 1/(60 + rank) over the lists it is in.
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        &paths[..2]
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        &["garden.md", "recipes.md"].into_iter().collect()
+    );
+    for h in &hits {
+        let expected: f64 = [h.text_rank, h.vector_rank]
+            .iter()
+            .flatten()
+            .map(|r| 1.0 / (60.0 + *r as f64))
+            .sum();
+        assert!((h.score - expected).abs() < 1e-12, "{h:?}");
+    }
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_without_an_index_fails_loudly() {
+    let (_d, _db, memory) = workspace().await;
+    let e = memory.search("anything", 5).await.unwrap_err();
+    assert!(matches!(e, MemoryError::IndexNotBuilt), "{e}");
+}
+
+struct Tiny;
+impl Embedder for Tiny {
+    fn dimensions(&self) -> usize {
+        8
+    }
+    fn model(&self) -> &str {
+        "tiny"
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(texts.iter().map(|_| vec![1.0; 8]).collect())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_different_embedder_is_refused_until_reindexed() {
+    let (_d, db, memory) = workspace().await;
+    load_corpus(&memory).await;
+    let other = SqliteMemory::new(db.clone(), Arc::new(Tiny));
+    let e = other.search("tomatoes", 3).await.unwrap_err();
+    match &e {
+        MemoryError::EmbedderMismatch {
+            index_dims, dims, ..
+        } => assert_eq!((*index_dims, *dims), (384, 8)),
+        other => panic!("expected a mismatch, got {other}"),
+    }
+    assert!(e.to_string().contains("reindex"), "{e}");
+    assert!(other.write("x.md", "x").await.is_err(), "writes refuse too");
+    assert_eq!(other.reindex().await.unwrap(), CORPUS.len());
+    assert_eq!(other.search("tomatoes", 2).await.unwrap().len(), 2);
+    assert!(
+        memory.search("tomatoes", 2).await.is_err(),
+        "the old embedder is now the mismatch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_files_are_seeded_once() {
+    let (_d, _db, memory) = workspace().await;
+    let created = identity::seed(&memory, "2026-11-21").await.unwrap();
+    for f in [
+        "README.md",
+        "MEMORY.md",
+        "IDENTITY.md",
+        "SOUL.md",
+        "AGENTS.md",
+        "USER.md",
+        "HEARTBEAT.md",
+        "daily/2026-11-21.md",
+    ] {
+        assert!(created.contains(&f.to_string()), "{f} in {created:?}");
+    }
+    memory
+        .write("USER.md", "# The owner\n\nAda.\n")
+        .await
+        .unwrap();
+    assert!(
+        identity::seed(&memory, "2026-11-21")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        memory
+            .read("USER.md")
+            .await
+            .unwrap()
+            .unwrap()
+            .content
+            .contains("Ada"),
+        "never overwritten"
+    );
+    assert_eq!(identity::today_utc().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_all_land() {
+    let (_d, _db, memory) = workspace().await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let m = memory.clone();
+        tasks.push(tokio::spawn(async move {
+            m.write(
+                &format!("concurrent/{i:02}.md"),
+                &format!("# Note {i}\n\nbody {i} about apples\n"),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), WriteOutcome::Created);
+    }
+    assert_eq!(memory.tree("concurrent/").await.unwrap().len(), 16);
+    assert_eq!(memory.search("apples", 20).await.unwrap().len(), 16);
+}
