@@ -278,7 +278,6 @@ mod tests {
         let base = "The cat sat on the mat near the window";
         let para = "A cat was sitting on a mat by the window";
         let other = "Quarterly revenue grew strongly in Europe";
-        eprintln!("SIM cats/cat={} running/run={} para={} other={} car={}", sim("cats","cat"), sim("running","run"), sim(base,para), sim(base,other), sim("car","automobile"));
         assert!(sim(base, para) > sim(base, other) + 0.3);
         assert!(sim(base, other).abs() < 0.2);
         // The honest limit: synonyms with no shared words are not found.
