@@ -213,6 +213,16 @@ fn run_loads_components_and_stops_on_sigterm() {
     let o = ironclaw(&h, &["run", "--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("echo 0.1.0 [tool]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("workspace: 8 documents"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ironclaw(&h, &["memory", "read", "SOUL.md"]);
+    assert!(
+        stdout(&o).starts_with("# Soul"),
+        "identity seeded on first run"
+    );
 
     let child = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
         .arg("run")

@@ -1,12 +1,14 @@
 //! `ironclaw run`: start the host on the embedded default.
 //!
-//! Today this loads (and so compiles, caches and smoke-tests) every component
-//! on the search path and serves until Ctrl-C or SIGTERM; the agent loop,
-//! channels and the gateway attach here as they land.
+//! Today this opens the database (migrating it and seeding the workspace's
+//! identity files on first run), loads (and so compiles, caches and
+//! smoke-tests) every component on the search path, and serves until Ctrl-C
+//! or SIGTERM; the agent loop, channels and the gateway attach here as they land.
 
 use clap::Args;
 
 use super::{CliError, Context, load_all};
+use crate::memory::MemoryStore;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -16,6 +18,12 @@ pub struct RunArgs {
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
+    let memory = super::memory::open(ctx).await?;
+    let documents = memory
+        .tree("")
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?
+        .len();
     let runtime = ctx.runtime()?;
     let components = load_all(ctx, &runtime).await;
     eprintln!(
@@ -23,6 +31,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         env!("CARGO_PKG_VERSION"),
         ctx.home.root().display(),
         runtime.allocator()
+    );
+    eprintln!(
+        "  workspace: {documents} documents in {}",
+        memory.location()
     );
     for c in &components {
         let tools: Vec<&str> = c.tools.iter().map(|t| t.name.as_str()).collect();

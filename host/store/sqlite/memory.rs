@@ -34,6 +34,11 @@ impl SqliteMemory {
         }
     }
 
+    /// Where the documents live, for people (never a password).
+    pub fn location(&self) -> String {
+        format!("sqlite://{}", self.db.path().display())
+    }
+
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
         let vectors = self.embedder.embed(texts)?;
         let dims = self.embedder.dimensions();
