@@ -4,6 +4,7 @@
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod memory;
 pub mod registry;
 pub mod runtime;

@@ -94,16 +94,7 @@ impl Runtime {
             });
         }
         let digest = blake3::hash(bytes);
-        // Compilation is CPU-heavy: on a multi-thread runtime, tell tokio this
-        // worker blocks so other tasks move to another worker.
-        let compile = || self.compile(&digest, bytes);
-        let on_multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let compiled = if on_multi_thread {
-            tokio::task::block_in_place(compile)
-        } else {
-            compile()
-        };
+        let compiled = crate::cpu::run_cpu_bound(|| self.compile(&digest, bytes));
         let (component, cache, compile_ms) = compiled.map_err(|e| LoadError::Compile {
             path: path.clone(),
             message: e.to_string(),

@@ -219,7 +219,7 @@ impl MemoryStore for SqliteMemory {
     async fn write(&self, path: &str, content: &str) -> Result<WriteOutcome, MemoryError> {
         validate_path(path)?;
         // Chunk and embed before taking the write lock: CPU work stays outside it.
-        let prepared = tokio::task::block_in_place(|| self.prepare(content))?;
+        let prepared = crate::cpu::run_cpu_bound(|| self.prepare(content))?;
         let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
         let (path, content) = (path.to_string(), content.to_string());
         let (model, dims) = (
@@ -366,7 +366,7 @@ impl MemoryStore for SqliteMemory {
             .await?;
         let mut prepared = Vec::with_capacity(docs.len());
         for (path, content) in docs {
-            let p = tokio::task::block_in_place(|| self.prepare(&content))?;
+            let p = crate::cpu::run_cpu_bound(|| self.prepare(&content))?;
             let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
             prepared.push((path, content, hash, p));
         }
