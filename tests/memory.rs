@@ -1,25 +1,19 @@
-//! Workspace memory on the embedded SQLite store: documents, hybrid search,
-//! typed index errors, identity seeding, concurrency.
+//! Workspace memory on both backends (SQLite and PostgreSQL, the same
+//! tests): documents, hybrid search, typed index errors, identity seeding,
+//! concurrency.
+
+mod support;
 
 use std::sync::Arc;
 
 use ironclaw::memory::embedder::{EmbedError, Embedder, LocalEmbedder};
 use ironclaw::memory::{MemoryError, MemoryStore, WriteOutcome, identity};
-use ironclaw::store::sqlite::SqliteDb;
-use ironclaw::store::sqlite::memory::SqliteMemory;
+use support::backends::{Backend, TestDb, migrated};
 
-async fn workspace_with(
-    embedder: Arc<dyn Embedder>,
-) -> (tempfile::TempDir, SqliteDb, SqliteMemory) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::open(&dir.path().join("ironclaw.db")).unwrap();
-    db.migrate().await.unwrap();
-    let memory = SqliteMemory::new(db.clone(), embedder);
-    (dir, db, memory)
-}
-
-async fn workspace() -> (tempfile::TempDir, SqliteDb, SqliteMemory) {
-    workspace_with(Arc::new(LocalEmbedder::default())).await
+async fn workspace(backend: Backend) -> (TestDb, Arc<dyn MemoryStore>) {
+    let t = migrated(backend).await;
+    let memory = t.db.memory(Arc::new(LocalEmbedder::default()));
+    (t, memory)
 }
 
 const CORPUS: &[(&str, &str)] = &[
@@ -41,7 +35,7 @@ const CORPUS: &[(&str, &str)] = &[
     ),
 ];
 
-async fn load_corpus(memory: &SqliteMemory) {
+async fn load_corpus(memory: &dyn MemoryStore) {
     for (path, text) in CORPUS {
         assert_eq!(
             memory.write(path, text).await.unwrap(),
@@ -50,9 +44,8 @@ async fn load_corpus(memory: &SqliteMemory) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn documents_round_trip_and_rewrites_are_detected() {
-    let (_d, _db, memory) = workspace().await;
+async fn documents_round_trip_and_rewrites_are_detected(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
     assert_eq!(
         memory.write("notes/a.md", "one").await.unwrap(),
         WriteOutcome::Created
@@ -83,10 +76,9 @@ async fn documents_round_trip_and_rewrites_are_detected() {
     assert!(matches!(e, MemoryError::InvalidPath { .. }), "{e}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn search_finds_by_keyword_through_stemming() {
-    let (_d, _db, memory) = workspace().await;
-    load_corpus(&memory).await;
+async fn search_finds_by_keyword_through_stemming(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
+    load_corpus(memory.as_ref()).await;
     let hits = memory
         .search("when should I water the tomato plants", 3)
         .await
@@ -97,10 +89,9 @@ async fn search_finds_by_keyword_through_stemming() {
     assert_eq!(hits[0].path, "car.md");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn rrf_orders_a_fixed_corpus() {
-    let (_d, _db, memory) = workspace().await;
-    load_corpus(&memory).await;
+async fn rrf_orders_a_fixed_corpus(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
+    load_corpus(memory.as_ref()).await;
     let hits = memory.search("tomatoes", 4).await.unwrap();
     // Both tomato documents match in both lists; the fused order is stable
     // and every score is the sum of 1/(60 + rank) over the lists it is in.
@@ -123,9 +114,8 @@ async fn rrf_orders_a_fixed_corpus() {
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn search_without_an_index_fails_loudly() {
-    let (_d, _db, memory) = workspace().await;
+async fn search_without_an_index_fails_loudly(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
     let e = memory.search("anything", 5).await.unwrap_err();
     assert!(matches!(e, MemoryError::IndexNotBuilt), "{e}");
 }
@@ -143,11 +133,10 @@ impl Embedder for Tiny {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_different_embedder_is_refused_until_reindexed() {
-    let (_d, db, memory) = workspace().await;
-    load_corpus(&memory).await;
-    let other = SqliteMemory::new(db.clone(), Arc::new(Tiny));
+async fn a_different_embedder_is_refused_until_reindexed(backend: Backend) {
+    let (t, memory) = workspace(backend).await;
+    load_corpus(memory.as_ref()).await;
+    let other = t.db.memory(Arc::new(Tiny));
     let e = other.search("tomatoes", 3).await.unwrap_err();
     match &e {
         MemoryError::EmbedderMismatch {
@@ -165,10 +154,9 @@ async fn a_different_embedder_is_refused_until_reindexed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn identity_files_are_seeded_once() {
-    let (_d, _db, memory) = workspace().await;
-    let created = identity::seed(&memory, "2026-11-21").await.unwrap();
+async fn identity_files_are_seeded_once(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
+    let created = identity::seed(memory.as_ref(), "2026-11-21").await.unwrap();
     for f in [
         "README.md",
         "MEMORY.md",
@@ -186,7 +174,7 @@ async fn identity_files_are_seeded_once() {
         .await
         .unwrap();
     assert!(
-        identity::seed(&memory, "2026-11-21")
+        identity::seed(memory.as_ref(), "2026-11-21")
             .await
             .unwrap()
             .is_empty()
@@ -204,9 +192,8 @@ async fn identity_files_are_seeded_once() {
     assert_eq!(identity::today_utc().len(), 10);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_writers_all_land() {
-    let (_d, _db, memory) = workspace().await;
+async fn concurrent_writers_all_land(backend: Backend) {
+    let (_t, memory) = workspace(backend).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let m = memory.clone();
@@ -224,3 +211,13 @@ async fn concurrent_writers_all_land() {
     assert_eq!(memory.tree("concurrent/").await.unwrap().len(), 16);
     assert_eq!(memory.search("apples", 20).await.unwrap().len(), 16);
 }
+
+on_both_backends!(
+    documents_round_trip_and_rewrites_are_detected,
+    search_finds_by_keyword_through_stemming,
+    rrf_orders_a_fixed_corpus,
+    search_without_an_index_fails_loudly,
+    a_different_embedder_is_refused_until_reindexed,
+    identity_files_are_seeded_once,
+    concurrent_writers_all_land,
+);

@@ -1,49 +1,69 @@
-//! Storage: migrations on the embedded SQLite default.
+//! Storage: migrations, on SQLite and on PostgreSQL with the same tests.
 
-use ironclaw::store::StoreError;
+mod support;
+
+use ironclaw::sql_params;
 use ironclaw::store::migrate::MigrateError;
-use ironclaw::store::sqlite::SqliteDb;
+use ironclaw::store::{Database, StoreError};
+use support::backends::{Backend, fresh, migrated};
 
-fn fresh_db() -> (tempfile::TempDir, SqliteDb) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::open(&dir.path().join("ironclaw.db")).unwrap();
-    (dir, db)
+async fn count(db: &Database, sql: &'static str) -> i64 {
+    db.executor()
+        .query_opt(sql, vec![])
+        .await
+        .unwrap()
+        .unwrap()
+        .int(0)
+        .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn migrations_apply_once_and_are_recorded() {
-    let (_dir, db) = fresh_db();
-    let status = db.migration_status().await.unwrap();
+async fn migrations_apply_once_and_are_recorded(backend: Backend) {
+    let t = fresh(backend).await;
+    let status = t.db.migration_status().await.unwrap();
+    assert!(!status.is_empty());
     assert!(status.iter().all(|m| m.applied_at.is_none()));
-    let applied = db.migrate().await.unwrap();
+    let applied = t.db.migrate().await.unwrap();
     assert_eq!(applied.first(), Some(&1));
     assert!(
-        db.migrate().await.unwrap().is_empty(),
+        t.db.migrate().await.unwrap().is_empty(),
         "second run is a no-op"
     );
-    let status = db.migration_status().await.unwrap();
+    let status = t.db.migration_status().await.unwrap();
     assert!(status.iter().all(|m| m.applied_at.is_some()));
-    let tables: i64 = db
-        .call(|c| -> Result<_, StoreError> { Ok(c.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('memory_documents', 'memory_chunks_fts', 'kv', 'audit')", [], |r| r.get(0))?) })
-        .await
-        .unwrap();
-    assert_eq!(tables, 4);
+    // Every domain's table is there and empty.
+    for sql in [
+        "SELECT count(*) FROM settings",
+        "SELECT count(*) FROM kv",
+        "SELECT count(*) FROM audit",
+        "SELECT count(*) FROM secrets",
+        "SELECT count(*) FROM components",
+        "SELECT count(*) FROM grants",
+        "SELECT count(*) FROM conversations",
+        "SELECT count(*) FROM messages",
+        "SELECT count(*) FROM jobs",
+        "SELECT count(*) FROM job_events",
+        "SELECT count(*) FROM routines",
+        "SELECT count(*) FROM memory_documents",
+        "SELECT count(*) FROM memory_chunks",
+    ] {
+        assert_eq!(count(&t.db, sql).await, 0, "{sql}");
+    }
+    assert_eq!(
+        count(&t.db, "SELECT count(*) FROM schema_migrations").await,
+        status.len() as i64
+    );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_database_newer_than_the_binary_is_refused() {
-    let (_dir, db) = fresh_db();
-    db.migrate().await.unwrap();
-    db.call(|c| -> Result<_, StoreError> {
-        c.execute(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', 0)",
-            [],
-        )?;
-        Ok(())
-    })
-    .await
-    .unwrap();
-    let e = db.migrate().await.unwrap_err();
+async fn a_database_newer_than_the_binary_is_refused(backend: Backend) {
+    let t = migrated(backend).await;
+    t.db.executor()
+        .execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, 'future', 'x', 0)",
+            sql_params![9999_i64],
+        )
+        .await
+        .unwrap();
+    let e = t.db.migrate().await.unwrap_err();
     assert!(
         matches!(
             e,
@@ -52,23 +72,55 @@ async fn a_database_newer_than_the_binary_is_refused() {
         "{e}"
     );
     assert!(e.to_string().contains("newer than this binary"), "{e}");
-    assert!(db.migration_status().await.is_err(), "status refuses too");
+    assert!(t.db.migration_status().await.is_err(), "status refuses too");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_migrations_from_two_handles_apply_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ironclaw.db");
-    let a = SqliteDb::open(&path).unwrap();
-    let b = SqliteDb::open(&path).unwrap();
-    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
-    let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    assert_eq!(ra.len() + rb.len(), 1, "{ra:?} {rb:?}");
-    let rows: i64 = a
-        .call(|c| -> Result<_, StoreError> {
-            Ok(c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))?)
-        })
+async fn an_edited_migration_is_refused(backend: Backend) {
+    let t = migrated(backend).await;
+    t.db.executor()
+        .execute(
+            "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1",
+            vec![],
+        )
         .await
         .unwrap();
-    assert_eq!(rows, 1);
+    let e = t.db.migrate().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Migrate(MigrateError::Changed { version: 1, .. })
+        ),
+        "{e}"
+    );
+}
+
+async fn concurrent_migrations_from_two_handles_apply_once(backend: Backend) {
+    let t = fresh(backend).await;
+    let other = Database::open(&t.url).await.unwrap();
+    let (ra, rb) = tokio::join!(t.db.migrate(), other.migrate());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    let total = t.db.migration_status().await.unwrap().len();
+    assert_eq!(ra.len() + rb.len(), total, "{ra:?} {rb:?}");
+    assert_eq!(
+        count(&t.db, "SELECT count(*) FROM schema_migrations").await,
+        total as i64
+    );
+}
+
+on_both_backends!(
+    migrations_apply_once_and_are_recorded,
+    a_database_newer_than_the_binary_is_refused,
+    an_edited_migration_is_refused,
+    concurrent_migrations_from_two_handles_apply_once,
+);
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_a_clear_error_without_the_password() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused.
+    let url =
+        ironclaw::store::DatabaseUrl::parse("postgres://ironclaw:s3cret@127.0.0.1:1/nope").unwrap();
+    let e = Database::open(&url).await.err().expect("must fail");
+    let msg = e.to_string();
+    assert!(msg.contains("127.0.0.1:1"), "{msg}");
+    assert!(!msg.contains("s3cret"), "password leaked: {msg}");
 }

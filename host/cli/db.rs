@@ -3,8 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::{CliError, Context};
-use crate::store::DatabaseUrl;
-use crate::store::sqlite::SqliteDb;
+use crate::store::{Database, DatabaseUrl};
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -21,26 +20,21 @@ pub struct StatusArgs {
 }
 
 /// Opens the configured database (without migrating it).
-pub(crate) fn open(ctx: &Context) -> Result<(DatabaseUrl, SqliteDb), CliError> {
+pub(crate) async fn open(ctx: &Context) -> Result<Database, CliError> {
     let url = DatabaseUrl::resolve(ctx.config.database.url.as_deref(), &ctx.home)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    match &url {
-        DatabaseUrl::Sqlite(path) => {
-            ctx.home.ensure().map_err(|e| {
-                CliError::Failed(format!("cannot create {}: {e}", ctx.home.root().display()))
-            })?;
-            let db = SqliteDb::open(path).map_err(|e| CliError::Failed(e.to_string()))?;
-            Ok((url, db))
-        }
-        DatabaseUrl::Postgres(_) => Err(CliError::Failed(format!(
-            "{}: the PostgreSQL backend is not available in this build yet",
-            url.display()
-        ))),
+    if let DatabaseUrl::Sqlite(_) = url {
+        ctx.home.ensure().map_err(|e| {
+            CliError::Failed(format!("cannot create {}: {e}", ctx.home.root().display()))
+        })?;
     }
+    Database::open(&url)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
 }
 
 pub async fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
-    let (url, db) = open(ctx)?;
+    let db = open(ctx).await?;
     match cmd {
         DbCommand::Migrate => {
             let applied = db
@@ -48,14 +42,10 @@ pub async fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError::Failed(e.to_string()))?;
             if applied.is_empty() {
-                eprintln!("{}: up to date", url.display());
+                eprintln!("{}: up to date", db.display());
             } else {
                 let list: Vec<String> = applied.iter().map(u32::to_string).collect();
-                eprintln!(
-                    "{}: applied migration(s) {}",
-                    url.display(),
-                    list.join(", ")
-                );
+                eprintln!("{}: applied migration(s) {}", db.display(), list.join(", "));
             }
             Ok(())
         }
@@ -67,7 +57,7 @@ pub async fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
             if args.json {
                 println!("{}", serde_json::to_string(&status).unwrap_or_default());
             } else {
-                println!("{}", url.display());
+                println!("{}", db.display());
                 for m in &status {
                     let state = match m.applied_at {
                         Some(at) => format!("applied {at}"),

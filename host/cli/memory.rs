@@ -8,7 +8,6 @@ use clap::{Args, Subcommand};
 use super::{CliError, Context};
 use crate::memory::embedder::LocalEmbedder;
 use crate::memory::{MemoryStore, identity};
-use crate::store::sqlite::memory::SqliteMemory;
 
 #[derive(Debug, Subcommand)]
 pub enum MemoryCommand {
@@ -45,13 +44,13 @@ pub struct SearchArgs {
 
 /// Opens (migrating) the database and the workspace, seeding identity files
 /// on first use.
-pub(crate) async fn open(ctx: &Context) -> Result<SqliteMemory, CliError> {
-    let (_url, db) = super::db::open(ctx)?;
+pub(crate) async fn open(ctx: &Context) -> Result<Arc<dyn MemoryStore>, CliError> {
+    let db = super::db::open(ctx).await?;
     db.migrate()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    let memory = SqliteMemory::new(db, Arc::new(LocalEmbedder::default()));
-    identity::seed(&memory, &identity::today_utc())
+    let memory = db.memory(Arc::new(LocalEmbedder::default()));
+    identity::seed(memory.as_ref(), &identity::today_utc())
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(memory)

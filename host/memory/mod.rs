@@ -8,6 +8,7 @@
 pub mod chunker;
 pub mod embedder;
 pub mod identity;
+pub mod indexer;
 pub mod rrf;
 pub mod workspace;
 

@@ -68,6 +68,8 @@ impl From<rusqlite::Error> for MemoryError {
 
 #[async_trait::async_trait]
 pub trait MemoryStore: Send + Sync {
+    /// Where the documents live, for people (never a password).
+    fn location(&self) -> String;
     async fn write(&self, path: &str, content: &str) -> Result<WriteOutcome, MemoryError>;
     async fn read(&self, path: &str) -> Result<Option<Document>, MemoryError>;
     async fn delete(&self, path: &str) -> Result<bool, MemoryError>;

@@ -1,10 +1,15 @@
 //! Storage (DESIGN §7): narrow traits per domain, implemented for SQLite
 //! (the embedded default) and PostgreSQL, with numbered migrations.
 
+pub mod database;
+pub mod domains;
 pub mod migrate;
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod url;
 
+pub use database::Database;
 pub use url::DatabaseUrl;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +24,21 @@ pub enum StoreError {
     Unsupported(String),
     #[error("the database worker stopped: {0}")]
     Worker(String),
+    #[error("{what} `{key}` does not exist")]
+    NotFound { what: &'static str, key: String },
+    /// The row exists but is not in a state that allows the change.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(
+        "storage quota of namespace `{namespace}` exceeded: {needed} bytes needed, quota is {quota}"
+    )]
+    QuotaExceeded {
+        namespace: String,
+        needed: u64,
+        quota: u64,
+    },
 }
 
 impl From<rusqlite::Error> for StoreError {

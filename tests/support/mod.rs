@@ -9,6 +9,7 @@ use ironclaw::config::{Config, Home};
 use ironclaw::registry::Manifest;
 use ironclaw::runtime::{LoadedComponent, Runtime};
 
+pub mod backends;
 pub mod wat_component;
 
 pub fn repo() -> PathBuf {

@@ -6,57 +6,25 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::SqliteDb;
-use crate::memory::chunker::{self, ChunkConfig};
-use crate::memory::embedder::{EmbedError, Embedder};
-use crate::memory::rrf;
+use crate::memory::embedder::Embedder;
+use crate::memory::indexer::{self, Indexer, Prepared, search_terms};
 use crate::memory::workspace::{
     Document, MemoryError, MemoryStore, SearchHit, WriteOutcome, validate_path, validate_prefix,
 };
 use crate::store::now_ms;
 
-/// Candidates taken from each list before fusion, per result asked for.
-const CANDIDATES_PER_RESULT: usize = 4;
-const MIN_CANDIDATES: usize = 20;
-
 #[derive(Clone)]
 pub struct SqliteMemory {
     db: SqliteDb,
-    embedder: Arc<dyn Embedder>,
-    chunking: ChunkConfig,
+    indexer: Indexer,
 }
 
 impl SqliteMemory {
     pub fn new(db: SqliteDb, embedder: Arc<dyn Embedder>) -> SqliteMemory {
         SqliteMemory {
             db,
-            embedder,
-            chunking: ChunkConfig::default(),
+            indexer: Indexer::new(embedder),
         }
-    }
-
-    /// Where the documents live, for people (never a password).
-    pub fn location(&self) -> String {
-        format!("sqlite://{}", self.db.path().display())
-    }
-
-    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
-        let vectors = self.embedder.embed(texts)?;
-        let dims = self.embedder.dimensions();
-        if vectors.len() != texts.len() {
-            return Err(EmbedError::CountMismatch {
-                expected: texts.len(),
-                got: vectors.len(),
-            }
-            .into());
-        }
-        if let Some(v) = vectors.iter().find(|v| v.len() != dims) {
-            return Err(EmbedError::DimensionMismatch {
-                expected: dims,
-                got: v.len(),
-            }
-            .into());
-        }
-        Ok(vectors)
     }
 }
 
@@ -117,58 +85,18 @@ fn delete_chunks(tx: &Transaction, document_id: i64) -> Result<(), MemoryError> 
     Ok(())
 }
 
-/// Words too common to rank by ("to" matches nearly every document).
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "how", "i", "in",
-    "is", "it", "me", "my", "of", "on", "or", "the", "to", "was", "what", "when", "where", "which",
-    "who", "why", "with", "you",
-];
-
-/// Words of the query as an FTS5 expression: each quoted, OR-ed, so that
-/// punctuation in a question is never FTS syntax. Stopwords are dropped
-/// unless the query has nothing else.
+/// The query's words as an FTS5 expression: each quoted, OR-ed.
 fn fts_query(query: &str) -> Option<String> {
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    let content: Vec<&String> = words
+    let quoted: Vec<String> = search_terms(query)
         .iter()
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .map(|w| format!("\"{w}\""))
         .collect();
-    let terms: Vec<&String> = if content.is_empty() {
-        words.iter().collect()
-    } else {
-        content
-    };
-    let quoted: Vec<String> = terms.iter().map(|w| format!("\"{w}\"")).collect();
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
-}
-
-struct Prepared {
-    chunks: Vec<chunker::Chunk>,
-    vectors: Vec<Vec<f32>>,
-}
-
-impl SqliteMemory {
-    fn prepare(&self, content: &str) -> Result<Prepared, MemoryError> {
-        let chunks = chunker::chunk(content, &self.chunking);
-        let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
-        let vectors = if texts.is_empty() {
-            Vec::new()
-        } else {
-            self.embed(&texts)?
-        };
-        Ok(Prepared { chunks, vectors })
-    }
 }
 
 fn store_document(
     tx: &Transaction,
     path: &str,
-    content: &str,
-    hash: &str,
     prepared: &Prepared,
     model: &str,
     dims: usize,
@@ -183,19 +111,19 @@ fn store_document(
         )
         .optional()?;
     let (id, outcome) = match existing {
-        Some((_, old)) if old == hash => return Ok(WriteOutcome::Unchanged),
+        Some((_, old)) if old == prepared.hash => return Ok(WriteOutcome::Unchanged),
         Some((id, _)) => {
             delete_chunks(tx, id)?;
             tx.execute(
                 "UPDATE memory_documents SET content = ?1, content_hash = ?2, updated_at = ?3 WHERE id = ?4",
-                params![content, hash, now, id],
+                params![prepared.content, prepared.hash, now, id],
             )?;
             (id, WriteOutcome::Updated)
         }
         None => {
             tx.execute(
                 "INSERT INTO memory_documents (path, content, content_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![path, content, hash, now],
+                params![path, prepared.content, prepared.hash, now],
             )?;
             (tx.last_insert_rowid(), WriteOutcome::Created)
         }
@@ -216,21 +144,21 @@ fn store_document(
 
 #[async_trait::async_trait]
 impl MemoryStore for SqliteMemory {
+    fn location(&self) -> String {
+        format!("sqlite://{}", self.db.path().display())
+    }
+
     async fn write(&self, path: &str, content: &str) -> Result<WriteOutcome, MemoryError> {
         validate_path(path)?;
         // Chunk and embed before taking the write lock: CPU work stays outside it.
-        let prepared = crate::cpu::run_cpu_bound(|| self.prepare(content))?;
-        let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
-        let (path, content) = (path.to_string(), content.to_string());
-        let (model, dims) = (
-            self.embedder.model().to_string(),
-            self.embedder.dimensions(),
-        );
+        let prepared = self.indexer.prepare(content)?;
+        let path = path.to_string();
+        let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let outcome = store_document(&tx, &path, &content, &hash, &prepared, &model, dims)?;
+                let outcome = store_document(&tx, &path, &prepared, &model, dims)?;
                 tx.commit()?;
                 Ok(outcome)
             })
@@ -301,52 +229,47 @@ impl MemoryStore for SqliteMemory {
     }
 
     async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, MemoryError> {
-        let limit = limit.clamp(1, 100);
-        let candidates = (limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
-        let vector = self.embed(&[query.to_string()])?.pop().unwrap_or_default();
-        let has_direction = vector.iter().any(|x| *x != 0.0);
+        let limit = limit.clamp(1, indexer::MAX_RESULTS);
+        let candidates = indexer::candidates(limit) as i64;
+        let vector = self.indexer.embed_query(query)?;
         let fts = fts_query(query);
-        let (model, dims) = (
-            self.embedder.model().to_string(),
-            self.embedder.dimensions(),
-        );
+        let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 check_index(conn, &model, dims)?;
                 let mut text_ids: Vec<i64> = Vec::new();
                 if let Some(fts) = &fts {
-                    let mut stmt = conn.prepare(
+                    let mut stmt = conn.prepare_cached(
                         "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
                     )?;
                     text_ids = stmt
-                        .query_map(params![fts, candidates as i64], |r| r.get(0))?
+                        .query_map(params![fts, candidates], |r| r.get(0))?
                         .collect::<Result<_, _>>()?;
                 }
                 let mut vector_ids: Vec<i64> = Vec::new();
-                if has_direction {
-                    let mut stmt = conn.prepare(
+                if let Some(vector) = &vector {
+                    let mut stmt = conn.prepare_cached(
                         "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
                     )?;
                     vector_ids = stmt
-                        .query_map(params![as_blob(&vector), candidates as i64], |r| r.get(0))?
+                        .query_map(params![as_blob(vector), candidates], |r| r.get(0))?
                         .collect::<Result<_, _>>()?;
                 }
-                let fused = rrf::fuse(&[text_ids.clone(), vector_ids.clone()], rrf::DEFAULT_K);
-                let mut hits = Vec::new();
-                let mut stmt = conn.prepare(
+                let mut stmt = conn.prepare_cached(
                     "SELECT d.path, c.text, c.heading FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id WHERE c.id = ?1",
                 )?;
-                for (id, score) in fused.into_iter().take(limit) {
-                    let (path, snippet, heading) = stmt.query_row([id], |r| {
+                let mut hits = Vec::new();
+                for f in indexer::fuse(&text_ids, &vector_ids, limit) {
+                    let (path, snippet, heading) = stmt.query_row([f.chunk_id], |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
                     })?;
                     hits.push(SearchHit {
                         path,
                         snippet,
                         heading,
-                        score,
-                        text_rank: text_ids.iter().position(|x| *x == id).map(|p| p + 1),
-                        vector_rank: vector_ids.iter().position(|x| *x == id).map(|p| p + 1),
+                        score: f.score,
+                        text_rank: f.text_rank,
+                        vector_rank: f.vector_rank,
                     });
                 }
                 Ok(hits)
@@ -366,28 +289,21 @@ impl MemoryStore for SqliteMemory {
             .await?;
         let mut prepared = Vec::with_capacity(docs.len());
         for (path, content) in docs {
-            let p = crate::cpu::run_cpu_bound(|| self.prepare(&content))?;
-            let hash = blake3::hash(content.as_bytes()).to_hex().to_string();
-            prepared.push((path, content, hash, p));
+            prepared.push((path, self.indexer.prepare(&content)?));
         }
         let count = prepared.len();
-        let (model, dims) = (
-            self.embedder.model().to_string(),
-            self.embedder.dimensions(),
-        );
+        let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 tx.execute_batch(
                     "DELETE FROM memory_chunks; DROP TABLE IF EXISTS memory_vec; DELETE FROM memory_index;",
                 )?;
-                for (path, content, hash, p) in &prepared {
+                ensure_index(&tx, &model, dims)?;
+                for (path, p) in &prepared {
                     // Force a rewrite: the stored hash is cleared first.
                     tx.execute("UPDATE memory_documents SET content_hash = '' WHERE path = ?1", [path])?;
-                    store_document(&tx, path, content, hash, p, &model, dims)?;
-                }
-                if prepared.is_empty() {
-                    ensure_index(&tx, &model, dims)?;
+                    store_document(&tx, path, p, &model, dims)?;
                 }
                 tx.commit()?;
                 Ok(())
@@ -406,10 +322,6 @@ mod tests {
         assert_eq!(
             fts_query("What's \"NEAR\"(x)?").as_deref(),
             Some("\"s\" OR \"near\" OR \"x\"")
-        );
-        assert_eq!(
-            fts_query("to be or"),
-            Some("\"to\" OR \"be\" OR \"or\"".into())
         );
         assert_eq!(fts_query("?!"), None);
     }

@@ -14,6 +14,7 @@ use super::StoreError;
 use super::migrate::{self, Applied, MigrationStatus, embedded};
 
 pub mod memory;
+pub mod sql;
 
 const CONNECTIONS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
