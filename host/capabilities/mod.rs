@@ -4,6 +4,8 @@
 pub mod grants;
 pub mod guest_log;
 pub mod http_outbound;
+mod memory;
+pub mod memory_scope;
 mod settings;
 pub mod state;
 pub mod stdio;

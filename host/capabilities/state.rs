@@ -11,6 +11,7 @@ use super::guest_log::{GuestLog, LogRate};
 use super::http_outbound::HttpPolicy;
 use super::stdio::CappedPipe;
 use crate::config::GuestLoggingConfig;
+use crate::memory::MemoryStore;
 use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
 use crate::runtime::limits::{CallLimiter, Limits};
 
@@ -32,6 +33,9 @@ pub struct HostState {
     pub(crate) log: GuestLog,
     pub(crate) stdout: CappedPipe,
     pub(crate) stderr: CappedPipe,
+    /// The workspace memory the runtime was given, if any; the grant still
+    /// decides what a component may do with it.
+    pub(crate) memory: Option<Arc<dyn MemoryStore>>,
 }
 
 impl HostState {
@@ -41,6 +45,7 @@ impl HostState {
         limits: &Limits,
         settings: &CallSettings,
         log_rate: Arc<LogRate>,
+        memory: Option<Arc<dyn MemoryStore>>,
     ) -> HostState {
         let stdout = CappedPipe::new("stdout", settings.stdio_bytes);
         let stderr = CappedPipe::new("stderr", settings.stdio_bytes);
@@ -64,6 +69,7 @@ impl HostState {
             component,
             stdout,
             stderr,
+            memory,
         }
     }
 

@@ -1,12 +1,12 @@
 //! Interfaces whose host side arrives in later work (secrets vault, db,
-//! memory, llm chain, channels). Each already checks the grant, so a
+//! llm chain, channels). Each already checks the grant, so a
 //! component that was not granted the capability gets `denied`; a granted
 //! one gets `not-available` naming the capability. Never a trap.
 
 use super::grants::Capability;
 use super::state::HostState;
 use crate::runtime::bindings::imports::ironclaw::host::{
-    channel_host, db, llm, llm_stream, llm_types, memory, secrets, types,
+    channel_host, db, llm, llm_stream, llm_types, secrets, types,
 };
 use types::CapabilityError;
 
@@ -52,24 +52,6 @@ impl db::Host for HostState {
     }
     async fn list_keys(&mut self, _prefix: String) -> Answer<Vec<String>> {
         self.not_yet(Capability::Db)
-    }
-}
-
-impl memory::Host for HostState {
-    async fn read(&mut self, _path: String) -> Answer<Option<memory::Document>> {
-        self.not_yet(Capability::Memory)
-    }
-    async fn write(&mut self, _path: String, _content: String) -> Answer<()> {
-        self.not_yet(Capability::Memory)
-    }
-    async fn delete(&mut self, _path: String) -> Answer<bool> {
-        self.not_yet(Capability::Memory)
-    }
-    async fn tree(&mut self, _prefix: String) -> Answer<Vec<String>> {
-        self.not_yet(Capability::Memory)
-    }
-    async fn search(&mut self, _query: String, _limit: u32) -> Answer<Vec<memory::SearchHit>> {
-        self.not_yet(Capability::Memory)
     }
 }
 

@@ -1,14 +1,14 @@
 //! `ironclaw run`: start the host on the embedded default.
 //!
 //! Today this opens the database (migrating it and seeding the workspace's
-//! identity files on first run), loads (and so compiles, caches and
-//! smoke-tests) every component on the search path, and serves until Ctrl-C
+//! identity files on first run) and hands the workspace to the runtime's
+//! `memory` capability, loads (and so compiles, caches and smoke-tests) every
+//! component on the search path, and serves until Ctrl-C
 //! or SIGTERM; the agent loop, channels and the gateway attach here as they land.
 
 use clap::Args;
 
 use super::{CliError, Context, load_all};
-use crate::memory::MemoryStore;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -24,7 +24,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?
         .len();
-    let runtime = ctx.runtime()?;
+    let mut runtime = ctx.runtime()?;
+    runtime.set_memory(memory.clone());
     let components = load_all(ctx, &runtime).await;
     eprintln!(
         "ironclaw {} — home {}, {:?} allocator",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use super::{CliError, Context, load_all};
+use crate::capabilities::Capability;
 use crate::registry::Manifest;
 use crate::registry::discovery::manifest_path_for;
 use crate::runtime::LoadedComponent;
@@ -49,11 +50,16 @@ pub async fn run(ctx: &Context, cmd: ToolCommand) -> Result<(), CliError> {
 }
 
 async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
-    let runtime = ctx.runtime()?;
+    let mut runtime = ctx.runtime()?;
     let component = match &args.wasm {
         Some(wasm) => load_dev(&runtime, wasm).await?,
         None => find_tool(&load_all(ctx, &runtime).await, &args.name)?,
     };
+    // The workspace is opened (and migrated, seeded) only for a component
+    // that may use it: `tool call echo` never touches the database.
+    if component.grants.allows(Capability::Memory) {
+        runtime.set_memory(super::memory::open(ctx).await?);
+    }
     let tool = resolve_tool_name(&component, &args.name)?;
     let context = CallContext {
         call_id: format!("cli-{}", std::process::id()),

@@ -253,6 +253,20 @@ impl Manifest {
                 }
             }
         }
+        if let Some(memory) = &self.capabilities.memory {
+            if memory.read.is_empty() && memory.write.is_empty() {
+                return Err(invalid(
+                    "capabilities.memory: names no read or write prefixes (\"\" is the whole workspace)"
+                        .to_string(),
+                ));
+            }
+            for (half, entries) in [("read", &memory.read), ("write", &memory.write)] {
+                for entry in entries {
+                    crate::capabilities::memory_scope::validate_entry(entry)
+                        .map_err(|m| invalid(format!("capabilities.memory.{half}: {m}")))?;
+                }
+            }
+        }
         for secret in &self.capabilities.secrets {
             if secret.hosts.is_empty() {
                 return Err(invalid(format!(
@@ -335,6 +349,33 @@ fuel = 1000
         assert!(!world_compatible(&v("0.1.0"), &v("0.2.0")));
         assert!(world_compatible(&v("1.4.0"), &v("1.2.9")));
         assert!(!world_compatible(&v("1.4.0"), &v("2.0.0")));
+    }
+
+    #[test]
+    fn memory_prefixes_are_checked_at_parse_time() {
+        let with = |memory: &str| {
+            Manifest::parse(
+                &ECHO.replace(
+                    "[limits]",
+                    &format!("[capabilities.memory]\n{memory}\n[limits]"),
+                ),
+                "x",
+            )
+        };
+        let m = with("read = [\"\"]\nwrite = [\"notes/\", \"MEMORY.md\"]").unwrap();
+        assert_eq!(
+            m.capabilities.memory.unwrap().write,
+            ["notes/", "MEMORY.md"]
+        );
+        for (bad, says) in [
+            ("read = [\"../x/\"]", "capabilities.memory.read"),
+            ("write = [\"/etc/\"]", "capabilities.memory.write"),
+            ("read = [\"*\"]", "whole workspace"),
+            ("read = []", "names no read or write prefixes"),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod tool;
 pub mod usage;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -20,6 +20,7 @@ use wasmtime::{Engine, Store};
 
 use crate::capabilities::{self, CallSettings, Grants, HostState};
 use crate::config::{Config, Home, LimitsConfig};
+use crate::memory::MemoryStore;
 
 pub use cache::CacheOutcome;
 pub use component::{LoadError, LoadedComponent};
@@ -53,6 +54,9 @@ pub struct Runtime {
     epoch_tick: Duration,
     component_settings:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// The workspace memory behind the `memory` capability; `None` answers
+    /// `not-available` to granted components.
+    memory: Option<Arc<dyn MemoryStore>>,
 }
 
 impl Runtime {
@@ -81,7 +85,20 @@ impl Runtime {
             },
             epoch_tick,
             component_settings: config.components.settings.clone(),
+            memory: None,
         })
+    }
+
+    /// Serves the `memory` capability from `store` in every later call
+    /// (components' grants still decide which paths they reach).
+    pub fn set_memory(&mut self, store: Arc<dyn MemoryStore>) {
+        self.memory = Some(store);
+    }
+
+    /// [`Runtime::set_memory`] as a builder step.
+    pub fn with_memory(mut self, store: Arc<dyn MemoryStore>) -> Runtime {
+        self.set_memory(store);
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -133,6 +150,7 @@ impl Runtime {
             &loaded.limits,
             &self.settings,
             loaded.log_rate.clone(),
+            self.memory.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -203,9 +203,14 @@ fn from_tool_error(e: wit::ToolError) -> CallError {
         wit::ToolError::UnknownTool(t) => {
             CallError::new(CallErrorKind::UnknownTool, format!("no tool `{t}`"))
         }
+        // `denied` names the capability, optionally followed by `: why`
+        // (a grant that covers the capability but not this request).
         wit::ToolError::Denied(c) => CallError::new(
             CallErrorKind::Denied,
-            format!("capability `{c}` was not granted"),
+            match c.split_once(": ") {
+                Some((capability, why)) => format!("capability `{capability}` denied: {why}"),
+                None => format!("capability `{c}` was not granted"),
+            },
         ),
         wit::ToolError::Failed(m) => CallError::new(CallErrorKind::ToolFailed, m),
     }

@@ -22,7 +22,12 @@ impl CapabilityError {
     /// A sentence for people: names the capability or the reason.
     pub fn describe(&self) -> String {
         match self {
-            CapabilityError::Denied(c) => format!("capability `{c}` was not granted"),
+            // `denied` names the capability, optionally followed by `: why`
+            // when the grant covers the capability but not this request.
+            CapabilityError::Denied(c) => match c.split_once(": ") {
+                Some((capability, why)) => format!("capability `{capability}` denied: {why}"),
+                None => format!("capability `{c}` was not granted"),
+            },
             CapabilityError::NotAvailable(c) => format!("capability `{c}` is not available"),
             CapabilityError::Invalid(m) => format!("invalid request: {m}"),
             CapabilityError::Limited(m) => format!("limit reached: {m}"),
