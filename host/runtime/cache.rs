@@ -127,15 +127,17 @@ fn trusted_artifact(path: &Path) -> bool {
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
+    // Unique per writer (two runtimes in one process may compile the same
+    // component at once), and created exclusively so nothing is clobbered.
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("artifact"),
-        std::process::id()
+        uuid::Uuid::new_v4().simple()
     ));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

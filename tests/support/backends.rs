@@ -28,10 +28,10 @@ pub struct TestDb {
 pub fn postgres_server_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("IRONCLAW_TEST_POSTGRES_URL") {
-            if !url.is_empty() {
-                return url;
-            }
+        if let Ok(url) = std::env::var("IRONCLAW_TEST_POSTGRES_URL")
+            && !url.is_empty()
+        {
+            return url;
         }
         let script = super::repo().join("scripts/services/postgres");
         let out = std::process::Command::new(&script)
