@@ -212,7 +212,72 @@ async fn concurrent_writers_all_land(backend: Backend) {
     assert_eq!(memory.search("apples", 20).await.unwrap().len(), 16);
 }
 
+/// Stands in for a semantic model (an LLM adapter's `embed`): words of one
+/// concept share a direction, so a document can be found by meaning with no
+/// word in common with the query. The local embedder cannot do this; the
+/// test shows the vector half of hybrid search carries such a hit.
+struct Concepts;
+impl Embedder for Concepts {
+    fn dimensions(&self) -> usize {
+        16
+    }
+    fn model(&self) -> &str {
+        "test-concepts"
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        const CONCEPTS: &[&[&str]] = &[
+            &["doctor", "physician", "clinic", "appointment", "checkup"],
+            &["car", "automobile", "vehicle", "garage"],
+            &["money", "budget", "salary", "finances"],
+        ];
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0.0f32; 16];
+                for w in t
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
+                    let w = w.to_lowercase();
+                    match CONCEPTS.iter().position(|c| c.contains(&w.as_str())) {
+                        Some(i) => v[i] += 1.0,
+                        None => v[3 + w.len() % 13] += 0.1,
+                    }
+                }
+                v
+            })
+            .collect())
+    }
+}
+
+async fn search_finds_by_meaning_through_the_vector_list(backend: Backend) {
+    let t = migrated(backend).await;
+    let memory = t.db.memory(Arc::new(Concepts));
+    memory
+        .write(
+            "health.md",
+            "# Health\n\nPhysician checkup booked at the clinic.\n",
+        )
+        .await
+        .unwrap();
+    memory
+        .write("car.md", "# Car\n\nThe automobile goes to the garage.\n")
+        .await
+        .unwrap();
+    memory
+        .write("money.md", "# Money\n\nSalary and budget for the month.\n")
+        .await
+        .unwrap();
+    let hits = memory.search("doctor", 3).await.unwrap();
+    assert_eq!(hits[0].path, "health.md", "{hits:#?}");
+    assert_eq!(hits[0].text_rank, None, "no word in common");
+    assert_eq!(hits[0].vector_rank, Some(1));
+    let hits = memory.search("vehicle", 1).await.unwrap();
+    assert_eq!(hits[0].path, "car.md");
+}
+
 on_both_backends!(
+    search_finds_by_meaning_through_the_vector_list,
     documents_round_trip_and_rewrites_are_detected,
     search_finds_by_keyword_through_stemming,
     rrf_orders_a_fixed_corpus,
