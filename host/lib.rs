@@ -8,5 +8,6 @@ pub mod cpu;
 pub mod memory;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod store;
 pub mod toml_file;
