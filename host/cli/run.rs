@@ -3,12 +3,20 @@
 //! Today this opens the database (migrating it and seeding the workspace's
 //! identity files on first run) and hands the workspace to the runtime's
 //! `memory` capability, loads (and so compiles, caches and smoke-tests) every
-//! component on the search path, and serves until Ctrl-C
-//! or SIGTERM; the agent loop, channels and the gateway attach here as they land.
+//! component on the search path, watches those directories to hot-swap new
+//! versions, and serves until Ctrl-C or SIGTERM; the agent loop, channels and
+//! the gateway attach here as they land.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 
-use super::{CliError, Context, load_all};
+use super::{CliError, Context};
+use crate::registry::discovery;
+use crate::registry::reload::{Admit, Reloader};
+use crate::runtime::Runtime;
+use crate::runtime::live::LiveSet;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -26,7 +34,21 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         .len();
     let mut runtime = ctx.runtime()?;
     runtime.set_memory(memory.clone());
-    let components = load_all(ctx, &runtime).await;
+    let runtime = Arc::new(runtime);
+    let reloader = Arc::new(
+        Reloader::new(
+            runtime.clone(),
+            Arc::new(LiveSet::new()),
+            discovery::search_path(&ctx.config, &ctx.home),
+            admit_as_requested(runtime.clone()),
+        )
+        .with_status_file(status_file(ctx)),
+    );
+    let first = reloader.rescan().await;
+    for (name, reason) in &first.failed {
+        let name = if name.is_empty() { "component" } else { name };
+        eprintln!("warning: {name} not loaded: {reason}");
+    }
     eprintln!(
         "ironclaw {} — home {}, {:?} allocator",
         env!("CARGO_PKG_VERSION"),
@@ -37,6 +59,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         "  workspace: {documents} documents in {}",
         memory.location()
     );
+    let components = reloader.live().all();
     for c in &components {
         let tools: Vec<&str> = c.tools.iter().map(|t| t.name.as_str()).collect();
         eprintln!(
@@ -55,12 +78,30 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
     if args.check {
         return Ok(());
     }
+    // Hot reload: new versions dropped into a component directory serve
+    // without a restart; a broken one is refused and the old one stays.
+    let _watch = reloader
+        .clone()
+        .watch()
+        .map_err(|e| CliError::Failed(format!("cannot watch the component directories: {e}")))?;
     eprintln!(
         "ready; try `ironclaw tool call echo --params '{{\"text\":\"hi\"}}'` in another terminal. Ctrl-C stops."
     );
     shutdown_signal().await;
     eprintln!("stopping");
     Ok(())
+}
+
+/// Where a running host publishes the state of its components, for
+/// `ironclaw component list` in another process.
+pub(crate) fn status_file(ctx: &Context) -> PathBuf {
+    ctx.home.root().join("run").join("components.json")
+}
+
+/// Until signed installs record grants, a component found on the search
+/// path is granted what its manifest requests (the development path).
+fn admit_as_requested(runtime: Arc<Runtime>) -> Admit {
+    Arc::new(move |bundle, _digest| Ok(runtime.grants_as_requested(&bundle.manifest)))
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 
 pub mod discovery;
 pub mod manifest;
+pub mod reload;
 
 pub use discovery::Bundle;
 pub use manifest::{ComponentKind, Manifest, ManifestError};

@@ -8,6 +8,7 @@ pub mod component;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod live;
 pub mod tool;
 pub mod usage;
 
