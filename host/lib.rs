@@ -11,3 +11,4 @@ pub mod runtime;
 pub mod scaffold;
 pub mod store;
 pub mod toml_file;
+pub mod trust;

@@ -1,5 +1,6 @@
-//! `ironclaw component sign|verify`: signatures over a component's `.wasm`
-//! and manifest (see [`crate::trust`]).
+//! `ironclaw component sign|verify|new`: signatures over a component's
+//! `.wasm` and manifest (see [`crate::trust`]); `new` lives in
+//! `component_new.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ pub enum ComponentCommand {
     /// Check a component's signature: who signed it, whether that key is
     /// trusted, and what it asks for. Exit 0 only when verified and trusted.
     Verify(VerifyArgs),
+    /// Create a new component crate (tool, channel, llm, safety or hook).
+    New(super::component_new::NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +44,7 @@ pub async fn run(ctx: &Context, cmd: ComponentCommand) -> Result<(), CliError> {
     match cmd {
         ComponentCommand::Sign(args) => sign(ctx, args),
         ComponentCommand::Verify(args) => verify(ctx, args),
+        ComponentCommand::New(args) => super::component_new::run(ctx, args).await,
     }
 }
 

@@ -1,7 +1,10 @@
 //! The `ironclaw` command line: one file per command group.
 
+mod component;
+mod component_new;
 mod db;
 mod doctor;
+mod keys;
 mod memory;
 mod run;
 mod tool;
@@ -41,6 +44,12 @@ pub enum Command {
     /// The workspace memory.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// Publisher keys and the keys this host trusts.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Create, sign and verify components.
+    #[command(subcommand)]
+    Component(component::ComponentCommand),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -96,6 +105,8 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Db(cmd) => db::run(&ctx, cmd).await,
         Command::Memory(cmd) => memory::run(&ctx, cmd).await,
+        Command::Keys(cmd) => keys::run(&ctx, cmd).await,
+        Command::Component(cmd) => component::run(&ctx, cmd).await,
     }
 }
 
