@@ -1,0 +1,838 @@
+//! Workspace memory at scale: insert throughput and hybrid search latency
+//! over ~100,000 chunks (384-dim vectors from the local embedder) on SQLite
+//! (FTS5 + sqlite-vec) and PostgreSQL (tsvector + pgvector HNSW).
+//!
+//! A plain timing binary (`harness = false`, no criterion): loading the
+//! corpus takes minutes, so every figure comes from one load per backend.
+//!
+//! ```text
+//! cargo bench --bench memory_search
+//! IRONCLAW_BENCH_CHUNKS=5000 cargo bench --bench memory_search   # quick run
+//! ```
+//!
+//! Environment:
+//! - `IRONCLAW_BENCH_CHUNKS`   chunks in the corpus (default 100000)
+//! - `IRONCLAW_BENCH_QUERIES`  measured searches per backend (default 300)
+//! - `IRONCLAW_BENCH_WRITERS`  concurrent writers in the concurrent window (default 4)
+//! - `IRONCLAW_BENCH_BACKENDS` `sqlite,postgres` (default both)
+//! - `IRONCLAW_BENCH_POSTGRES_URL` a server to create the bench database on;
+//!   else `IRONCLAW_TEST_POSTGRES_URL`; else `scripts/services/postgres start`
+//! - `IRONCLAW_BENCH_KEEP=1`  keep the loaded databases (SQLite under
+//!   `target/bench-memory/`, PostgreSQL `ironclaw_bench_keep_<chunks>`) and
+//!   reuse them on the next run instead of loading again: for iterating on
+//!   search only (the insert figures are then not measured)
+//!
+//! The corpus is deterministic: documents of a title, an intro and ten
+//! `##` sections of ~2,700 characters (one ~800-token chunk each) in
+//! pseudo-words drawn from a Zipf-distributed vocabulary, with English
+//! filler words. Queries are 2–4 vocabulary words: one drawn by corpus
+//! frequency (a common topic word), the others uniformly (mostly rare).
+//! Results: BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ironclaw::memory::MemoryStore;
+use ironclaw::memory::chunker::{self, ChunkConfig};
+use ironclaw::memory::embedder::{Embedder, LocalEmbedder};
+use ironclaw::memory::indexer::{self, search_terms};
+use ironclaw::store::{Database, DatabaseUrl};
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const VOCABULARY: usize = 6000;
+const ZIPF_EXPONENT: f64 = 1.0;
+/// Queries skip the most frequent vocabulary words (they act like stopwords).
+const QUERY_MIN_RANK: usize = 100;
+const SECTIONS: usize = 10;
+const LIMIT: usize = 10;
+const WARMUP: usize = 30;
+/// Queries whose HNSW candidates are compared with an exact scan.
+const RECALL_QUERIES: usize = 50;
+const FILLER: &[&str] = &[
+    "the", "of", "and", "to", "a", "in", "is", "for", "with", "on", "that", "as", "by", "it",
+    "from", "this", "be", "are", "was", "at",
+];
+
+// ---------------------------------------------------------------- corpus ---
+
+/// SplitMix64: small, seedable, good enough for text.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5eed_1234_abcd_ef01)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..hi`.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo) as u64) as usize
+    }
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Pseudo-words ranked by frequency (rank 0 most frequent), with a Zipf CDF.
+struct Vocab {
+    words: Vec<String>,
+    cdf: Vec<f64>,
+}
+
+impl Vocab {
+    fn new() -> Vocab {
+        const ONSETS: &[&str] = &[
+            "b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "t", "v", "z", "br", "dr", "gr",
+            "kr", "pl", "st", "tr", "ch", "sh", "th",
+        ];
+        const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou"];
+        let mut rng = Rng::new(1);
+        let mut seen = std::collections::HashSet::new();
+        let mut words = Vec::with_capacity(VOCABULARY);
+        while words.len() < VOCABULARY {
+            let syllables = rng.range(2, 5);
+            let mut w = String::new();
+            for _ in 0..syllables {
+                w.push_str(ONSETS[rng.range(0, ONSETS.len())]);
+                w.push_str(VOWELS[rng.range(0, VOWELS.len())]);
+            }
+            // Ending in a consonant sometimes, never in `s` (no plurals).
+            if rng.range(0, 3) == 0 {
+                w.push(['n', 'r', 'l', 'k', 't', 'm'][rng.range(0, 6)]);
+            }
+            if seen.insert(w.clone()) {
+                words.push(w);
+            }
+        }
+        let weights: Vec<f64> = (1..=VOCABULARY)
+            .map(|r| 1.0 / (r as f64).powf(ZIPF_EXPONENT))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut acc = 0.0;
+        let cdf = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+        Vocab { words, cdf }
+    }
+
+    fn zipf_rank(&self, rng: &mut Rng) -> usize {
+        let u = rng.unit();
+        self.cdf
+            .partition_point(|c| *c < u)
+            .min(self.words.len() - 1)
+    }
+
+    fn zipf(&self, rng: &mut Rng) -> &str {
+        &self.words[self.zipf_rank(rng)]
+    }
+}
+
+fn sentence(vocab: &Vocab, rng: &mut Rng, out: &mut String) {
+    let n = rng.range(6, 17);
+    for i in 0..n {
+        let word = if rng.range(0, 10) < 3 {
+            FILLER[rng.range(0, FILLER.len())]
+        } else {
+            vocab.zipf(rng)
+        };
+        if i == 0 {
+            let mut c = word.chars();
+            if let Some(f) = c.next() {
+                out.extend(f.to_uppercase());
+                out.push_str(c.as_str());
+            }
+        } else {
+            out.push(' ');
+            out.push_str(word);
+        }
+    }
+    out.push_str(". ");
+}
+
+fn title(vocab: &Vocab, rng: &mut Rng, words: usize, out: &mut String) {
+    for i in 0..words {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(vocab.zipf(rng));
+    }
+}
+
+/// Document `i`: a title, a short intro and [`SECTIONS`] sections that each
+/// fit one chunk.
+fn document(vocab: &Vocab, i: usize) -> String {
+    let mut rng = Rng::new(i as u64 + 1_000_000);
+    let mut out = String::with_capacity(SECTIONS * 3000);
+    out.push_str("# ");
+    let n = rng.range(3, 6);
+    title(vocab, &mut rng, n, &mut out);
+    out.push_str("\n\n");
+    sentence(vocab, &mut rng, &mut out);
+    sentence(vocab, &mut rng, &mut out);
+    out.push_str("\n\n");
+    for _ in 0..SECTIONS {
+        out.push_str("## ");
+        let n = rng.range(2, 5);
+        title(vocab, &mut rng, n, &mut out);
+        out.push_str("\n\n");
+        let target = out.len() + rng.range(2300, 2800);
+        while out.len() < target {
+            for _ in 0..rng.range(3, 7) {
+                sentence(vocab, &mut rng, &mut out);
+            }
+            out.push_str("\n\n");
+        }
+    }
+    out
+}
+
+fn doc_path(i: usize) -> String {
+    format!("bench/{:02}/doc-{i:05}.md", i % 100)
+}
+
+/// Documents needed for `chunks` chunks, and the chunk count they give.
+fn plan(vocab: &Vocab, chunks: usize) -> (usize, usize) {
+    let config = ChunkConfig::default();
+    let (mut docs, mut total) = (0, 0);
+    while total < chunks {
+        total += chunker::chunk(&document(vocab, docs), &config).len();
+        docs += 1;
+    }
+    (docs, total)
+}
+
+fn queries(vocab: &Vocab, n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut words = Vec::new();
+            let common = loop {
+                let r = vocab.zipf_rank(&mut rng);
+                if r >= QUERY_MIN_RANK {
+                    break r;
+                }
+            };
+            words.push(vocab.words[common].as_str());
+            for _ in 1..rng.range(2, 5) {
+                words.push(&vocab.words[rng.range(QUERY_MIN_RANK, VOCABULARY)]);
+            }
+            words.join(" ")
+        })
+        .collect()
+}
+
+// --------------------------------------------------------------- figures ---
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[derive(Default, Clone)]
+struct Latency {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    max: Duration,
+    mean: Duration,
+}
+
+impl Latency {
+    fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort();
+        let n = samples.len().max(1) as u32;
+        Latency {
+            p50: percentile(&samples, 50.0),
+            p95: percentile(&samples, 95.0),
+            p99: percentile(&samples, 99.0),
+            max: samples.last().copied().unwrap_or_default(),
+            mean: samples.iter().sum::<Duration>() / n,
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+#[derive(Default, Clone, Copy)]
+struct Rate {
+    docs: usize,
+    chunks: usize,
+    secs: f64,
+}
+
+impl Rate {
+    fn chunks_per_s(&self) -> f64 {
+        self.chunks as f64 / self.secs.max(1e-9)
+    }
+    fn docs_per_s(&self) -> f64 {
+        self.docs as f64 / self.secs.max(1e-9)
+    }
+    fn show(&self) -> String {
+        if self.docs == 0 {
+            return "—".into();
+        }
+        format!(
+            "{:.0} chunks/s ({:.1} docs/s)",
+            self.chunks_per_s(),
+            self.docs_per_s()
+        )
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    backend: &'static str,
+    version: String,
+    chunks: i64,
+    docs: i64,
+    size_mb: f64,
+    bulk: Rate,
+    single: Rate,
+    concurrent: Rate,
+    writers: usize,
+    hybrid: Latency,
+    fts: Latency,
+    vector: Latency,
+    empty_results: usize,
+    mean_text_matches: f64,
+    recall: Option<f64>,
+}
+
+// ----------------------------------------------------------------- setup ---
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn postgres_server_url() -> Res<String> {
+    for var in ["IRONCLAW_BENCH_POSTGRES_URL", "IRONCLAW_TEST_POSTGRES_URL"] {
+        if let Ok(url) = std::env::var(var)
+            && !url.is_empty()
+        {
+            return Ok(url);
+        }
+    }
+    let out = std::process::Command::new(repo().join("scripts/services/postgres"))
+        .arg("start")
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "scripts/services/postgres start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+async fn pg_admin(server: &str) -> Res<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+fn with_database(server: &str, name: &str) -> Res<String> {
+    let (base, _) = server
+        .rsplit_once('/')
+        .ok_or("the PostgreSQL url names no database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+// ------------------------------------------------------------------ load ---
+
+async fn write_range(
+    db: &Database,
+    memory: &Arc<dyn MemoryStore>,
+    vocab: &Vocab,
+    docs: std::ops::Range<usize>,
+    writers: usize,
+    progress: bool,
+) -> Res<Rate> {
+    // Texts are generated before the clock starts; chunks are counted in
+    // the database afterwards, so only `write` is timed.
+    let texts: Arc<Vec<(String, String)>> = Arc::new(
+        docs.clone()
+            .map(|i| (doc_path(i), document(vocab, i)))
+            .collect(),
+    );
+    let (before, _) = counts(db).await?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let (memory, texts, next) = (memory.clone(), texts.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let total = texts.len();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((path, text)) = texts.get(i) else {
+                    return Ok::<_, ironclaw::memory::MemoryError>(());
+                };
+                memory.write(path, text).await?;
+                if progress && total >= 10 && (i + 1) % (total / 10) == 0 {
+                    eprintln!(
+                        "    {}/{total} documents, {:.0} s",
+                        i + 1,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (after, _) = counts(db).await?;
+    Ok(Rate {
+        docs: docs.len(),
+        chunks: (after - before) as usize,
+        secs,
+    })
+}
+
+/// Loads `docs` documents: 90 % by one writer (bulk), 5 % by one writer and
+/// the last 5 % by `writers` concurrent writers, the last two at nearly the
+/// same index size so they compare.
+async fn load(
+    db: &Database,
+    memory: &Arc<dyn MemoryStore>,
+    vocab: &Vocab,
+    docs: usize,
+    writers: usize,
+    report: &mut Report,
+) -> Res<()> {
+    let a = docs * 90 / 100;
+    let b = docs * 95 / 100;
+    eprintln!("  bulk load: documents 0..{a}, one writer");
+    report.bulk = write_range(db, memory, vocab, 0..a, 1, true).await?;
+    eprintln!("  one writer: documents {a}..{b}");
+    report.single = write_range(db, memory, vocab, a..b, 1, false).await?;
+    eprintln!("  {writers} writers: documents {b}..{docs}");
+    report.concurrent = write_range(db, memory, vocab, b..docs, writers, false).await?;
+    report.writers = writers;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- search ---
+
+async fn time_hybrid(
+    memory: &Arc<dyn MemoryStore>,
+    warmup: &[String],
+    measured: &[String],
+) -> Res<(Latency, usize)> {
+    for q in warmup {
+        memory.search(q, LIMIT).await?;
+    }
+    let mut samples = Vec::with_capacity(measured.len());
+    let mut empty = 0;
+    for q in measured {
+        let t = Instant::now();
+        let hits = memory.search(q, LIMIT).await?;
+        samples.push(t.elapsed());
+        if hits.is_empty() {
+            empty += 1;
+        }
+    }
+    Ok((Latency::of(samples), empty))
+}
+
+fn fts_expression(query: &str) -> Option<String> {
+    let quoted: Vec<String> = search_terms(query)
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+fn blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The two halves of SQLite's hybrid search, timed apart with the store's
+/// own statements on one of the store's own connections: (full text,
+/// vector, mean full-text matches).
+fn sqlite_parts(conn: &rusqlite::Connection, measured: &[String]) -> Res<(Latency, Latency, f64)> {
+    let embedder = LocalEmbedder::default();
+    let candidates = indexer::candidates(LIMIT) as i64;
+    let mut fts_stmt = conn.prepare(
+        "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
+    )?;
+    let mut count_stmt =
+        conn.prepare("SELECT count(*) FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1")?;
+    let mut vec_stmt = conn.prepare(
+        "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
+    )?;
+    let (mut fts, mut vec, mut matches) = (Vec::new(), Vec::new(), 0i64);
+    for q in measured {
+        let expr = fts_expression(q).ok_or("query without words")?;
+        let t = Instant::now();
+        let n = stmt_count(&mut fts_stmt, rusqlite::params![expr, candidates])?;
+        fts.push(t.elapsed());
+        if n == 0 {
+            return Err(format!("no full-text match for {q:?}").into());
+        }
+        matches += count_stmt.query_row([&expr], |r| r.get::<_, i64>(0))?;
+        let t = Instant::now();
+        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
+        stmt_count(&mut vec_stmt, rusqlite::params![blob(&v), candidates])?;
+        vec.push(t.elapsed());
+    }
+    Ok((
+        Latency::of(fts),
+        Latency::of(vec),
+        matches as f64 / measured.len().max(1) as f64,
+    ))
+}
+
+fn stmt_count(stmt: &mut rusqlite::Statement, params: impl rusqlite::Params) -> Res<usize> {
+    let mut rows = stmt.query(params)?;
+    let mut n = 0;
+    while rows.next()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The same split on PostgreSQL, plus recall of the HNSW candidates against
+/// an exact scan for the first [`RECALL_QUERIES`] queries.
+async fn postgres_parts(url: &str, measured: &[String]) -> Res<(Latency, Latency, f64, f64)> {
+    let client = pg_admin(url).await?;
+    let embedder = LocalEmbedder::default();
+    let candidates = indexer::candidates(LIMIT) as i64;
+    // SQL text, not prepared statements, exactly as the store sends it: a
+    // reused prepared statement may switch to a generic plan.
+    let fts_sql = "SELECT c.id FROM memory_chunks c, to_tsquery('english', $1) q
+             WHERE c.tsv @@ q ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $2";
+    let vec_sql = "SELECT chunk_id FROM memory_vec ORDER BY embedding <=> $1 LIMIT $2";
+    client
+        .batch_execute(&format!(
+            "SET hnsw.ef_search = {}",
+            candidates.clamp(40, 1000)
+        ))
+        .await?;
+    let (mut fts, mut vec) = (Vec::new(), Vec::new());
+    let mut approx = Vec::new();
+    for q in measured {
+        let tsquery = search_terms(q).join(" | ");
+        let t = Instant::now();
+        let n = client.query(fts_sql, &[&tsquery, &candidates]).await?.len();
+        fts.push(t.elapsed());
+        if n == 0 {
+            return Err(format!("no full-text match for {q:?}").into());
+        }
+        let t = Instant::now();
+        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
+        let rows = client
+            .query(vec_sql, &[&pgvector::Vector::from(v), &candidates])
+            .await?;
+        vec.push(t.elapsed());
+        approx.push(rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>());
+    }
+    // Exact neighbours: the same ORDER BY with index scans off.
+    client.batch_execute("SET enable_indexscan = off").await?;
+    let (mut found, mut wanted) = (0usize, 0usize);
+    for (q, approx) in measured.iter().zip(&approx).take(RECALL_QUERIES) {
+        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
+        let exact: Vec<i64> = client
+            .query(vec_sql, &[&pgvector::Vector::from(v), &candidates])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        wanted += exact.len();
+        found += exact.iter().filter(|id| approx.contains(id)).count();
+    }
+    let mut matches = 0i64;
+    for q in measured {
+        let tsquery = search_terms(q).join(" | ");
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM memory_chunks WHERE tsv @@ to_tsquery('english', $1)",
+                &[&tsquery],
+            )
+            .await?;
+        matches += row.get::<_, i64>(0);
+    }
+    Ok((
+        Latency::of(fts),
+        Latency::of(vec),
+        matches as f64 / measured.len().max(1) as f64,
+        found as f64 / wanted.max(1) as f64,
+    ))
+}
+
+// --------------------------------------------------------------- backends ---
+
+struct Setup {
+    chunks: usize,
+    docs: usize,
+    queries: usize,
+    writers: usize,
+    keep: bool,
+    vocab: Arc<Vocab>,
+}
+
+async fn counts(db: &Database) -> Res<(i64, i64)> {
+    let ex = db.executor();
+    let chunks = ex
+        .query_opt("SELECT count(*) FROM memory_chunks", vec![])
+        .await?
+        .ok_or("no count")?
+        .int(0)?;
+    let docs = ex
+        .query_opt("SELECT count(*) FROM memory_documents", vec![])
+        .await?
+        .ok_or("no count")?
+        .int(0)?;
+    Ok((chunks, docs))
+}
+
+/// Loads (unless a kept database already holds the corpus) and measures.
+async fn measure(db: &Database, setup: &Setup, report: &mut Report) -> Res<()> {
+    db.migrate().await?;
+    let memory = db.memory(Arc::new(LocalEmbedder::default()));
+    let (_, docs) = counts(db).await?;
+    if docs as usize == setup.docs {
+        eprintln!("  reusing the kept corpus ({docs} documents)");
+    } else if docs == 0 {
+        load(db, &memory, &setup.vocab, setup.docs, setup.writers, report).await?;
+    } else {
+        return Err(format!(
+            "the kept database holds {docs} documents, not {}: delete it",
+            setup.docs
+        )
+        .into());
+    }
+    (report.chunks, report.docs) = counts(db).await?;
+    eprintln!(
+        "  {} chunks in {} documents; searching",
+        report.chunks, report.docs
+    );
+    let warmup = queries(&setup.vocab, WARMUP, 7);
+    let measured = queries(&setup.vocab, setup.queries, 11);
+    (report.hybrid, report.empty_results) = time_hybrid(&memory, &warmup, &measured).await?;
+    Ok(())
+}
+
+async fn run_sqlite(setup: &Setup) -> Res<Report> {
+    let mut report = Report {
+        backend: "SQLite",
+        ..Report::default()
+    };
+    let tmp = tempfile::tempdir()?;
+    let path = if setup.keep {
+        let dir = repo().join("target/bench-memory");
+        std::fs::create_dir_all(&dir)?;
+        dir.join(format!("sqlite-{}.db", setup.chunks))
+    } else {
+        tmp.path().join("memory.db")
+    };
+    eprintln!("SQLite: {}", path.display());
+    let db = Database::open(&DatabaseUrl::Sqlite(path.clone())).await?;
+    measure(&db, setup, &mut report).await?;
+    let version = db
+        .executor()
+        .query_opt("SELECT sqlite_version(), vec_version()", vec![])
+        .await?
+        .ok_or("no version")?;
+    report.version = format!(
+        "SQLite {} + sqlite-vec {}",
+        version.text(0)?,
+        version.text(1)?
+    );
+    let measured = queries(&setup.vocab, setup.queries, 11);
+    let Database::Sqlite(sqlite) = &db else {
+        return Err("not SQLite".into());
+    };
+    (report.fts, report.vector, report.mean_text_matches) = sqlite
+        .call(move |conn| sqlite_parts(conn, &measured))
+        .await?;
+    drop(db);
+    report.size_mb = ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+        .map(|m| m.len() as f64 / 1e6)
+        .sum();
+    Ok(report)
+}
+
+async fn run_postgres(setup: &Setup) -> Res<Report> {
+    let mut report = Report {
+        backend: "PostgreSQL",
+        ..Report::default()
+    };
+    let server = postgres_server_url()?;
+    let admin = pg_admin(&server).await?;
+    let name = if setup.keep {
+        format!("ironclaw_bench_keep_{}", setup.chunks)
+    } else {
+        format!("ironclaw_bench_{}", uuid::Uuid::new_v4().simple())
+    };
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
+    }
+    let url = with_database(&server, &name)?;
+    eprintln!("PostgreSQL: database {name}");
+    let result = async {
+        let db = Database::open(&DatabaseUrl::Postgres(url.clone())).await?;
+        measure(&db, setup, &mut report).await?;
+        let row = db
+            .executor()
+            .query_opt(
+                "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'vector'), pg_database_size(current_database())",
+                vec![],
+            )
+            .await?
+            .ok_or("no version")?;
+        report.version = format!("PostgreSQL {} + pgvector {}", row.text(0)?, row.text(1)?);
+        report.size_mb = row.int(2)? as f64 / 1e6;
+        let measured = queries(&setup.vocab, setup.queries, 11);
+        let recall;
+        (report.fts, report.vector, report.mean_text_matches, recall) =
+            postgres_parts(&url, &measured).await?;
+        report.recall = Some(recall);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    if !setup.keep {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
+    result.map(|()| report)
+}
+
+// ------------------------------------------------------------------ main ---
+
+fn print(reports: &[Report], setup: &Setup) {
+    println!();
+    println!(
+        "Hybrid search, limit {LIMIT}, {} queries after {WARMUP} warm-up, one at a time (ms):",
+        setup.queries
+    );
+    println!();
+    println!(
+        "| backend | chunks | docs | p50 | p95 | p99 | max | mean | FTS p50 / p95 | vector p50 / p95 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in reports {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
+            r.backend,
+            r.chunks,
+            r.docs,
+            ms(r.hybrid.p50),
+            ms(r.hybrid.p95),
+            ms(r.hybrid.p99),
+            ms(r.hybrid.max),
+            ms(r.hybrid.mean),
+            ms(r.fts.p50),
+            ms(r.fts.p95),
+            ms(r.vector.p50),
+            ms(r.vector.p95),
+        );
+    }
+    println!();
+    println!("Inserts through MemoryStore::write (chunk, embed, one transaction per document):");
+    println!();
+    println!(
+        "| backend | bulk, 1 writer (0–90 %) | 1 writer (90–95 %) | N writers (95–100 %) | size |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for r in reports {
+        println!(
+            "| {} | {} | {} | {} ({} writers) | {:.0} MB |",
+            r.backend,
+            r.bulk.show(),
+            r.single.show(),
+            r.concurrent.show(),
+            r.writers,
+            r.size_mb
+        );
+    }
+    println!();
+    for r in reports {
+        print!(
+            "{}: {}; mean full-text matches per query {:.0} of {}; queries with no result {}",
+            r.backend, r.version, r.mean_text_matches, r.chunks, r.empty_results
+        );
+        if let Some(recall) = r.recall {
+            print!(
+                "; HNSW recall of the {} vector candidates vs exact: {:.3} (first {RECALL_QUERIES} queries)",
+                indexer::candidates(LIMIT),
+                recall
+            );
+        }
+        println!();
+    }
+}
+
+fn main() -> Res<()> {
+    // `cargo bench` passes `--bench`; there is nothing else to parse.
+    let chunks = env_usize("IRONCLAW_BENCH_CHUNKS", 100_000).max(100);
+    let backends = std::env::var("IRONCLAW_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".to_string())
+        .to_lowercase();
+    let vocab = Arc::new(Vocab::new());
+    let t = Instant::now();
+    let (docs, planned) = plan(&vocab, chunks);
+    let setup = Setup {
+        chunks,
+        docs,
+        queries: env_usize("IRONCLAW_BENCH_QUERIES", 300).max(1),
+        writers: env_usize("IRONCLAW_BENCH_WRITERS", 4).max(1),
+        keep: std::env::var("IRONCLAW_BENCH_KEEP").is_ok_and(|v| v == "1"),
+        vocab,
+    };
+    eprintln!(
+        "corpus: {docs} documents, {planned} chunks (planned in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut reports = Vec::new();
+    for backend in backends.split(',').map(str::trim) {
+        let report = match backend {
+            "sqlite" => runtime.block_on(run_sqlite(&setup))?,
+            "postgres" | "postgresql" => runtime.block_on(run_postgres(&setup))?,
+            other => return Err(format!("unknown backend {other:?}").into()),
+        };
+        reports.push(report);
+    }
+    print(&reports, &setup);
+    Ok(())
+}
