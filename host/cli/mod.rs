@@ -6,6 +6,7 @@ mod db;
 mod doctor;
 mod keys;
 mod memory;
+mod registry;
 mod run;
 mod tool;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// Create, sign and verify components.
     #[command(subcommand)]
     Component(component::ComponentCommand),
+    /// Build registry indexes (index.json over signed components).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -107,6 +111,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Memory(cmd) => memory::run(&ctx, cmd).await,
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Component(cmd) => component::run(&ctx, cmd).await,
+        Command::Registry(cmd) => registry::run(&ctx, cmd).await,
     }
 }
 

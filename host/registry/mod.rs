@@ -2,6 +2,7 @@
 //! and the trust store).
 
 pub mod discovery;
+pub mod index;
 pub mod manifest;
 pub mod reload;
 

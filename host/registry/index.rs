@@ -1,0 +1,948 @@
+//! Registry indexes: a directory, or an HTTP URL serving the same files,
+//! holding `index.json` and each component's `.wasm`, manifest and `.sig`
+//! (the format is described in `registry/README.md`).
+//!
+//! ```json
+//! {
+//!   "format": "ironclaw-registry-index-v1",
+//!   "components": [
+//!     {
+//!       "name": "echo", "kind": "tool", "version": "0.1.0", "world-version": "0.1.0",
+//!       "description": "…", "digest": "<blake3 of echo.wasm, 64 hex>", "size": 104574,
+//!       "wasm": "echo.wasm", "manifest": "echo.toml", "signature": "echo.sig"
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! What the index promises and what it does not: the digest ties a download
+//! to the entry it was listed under, so a truncated, corrupted or swapped
+//! `.wasm` is refused by [`fetch`] before anything else is read or returned.
+//! It does not make the component trustworthy: whoever can change the
+//! `.wasm` on the server can change `index.json` too. Trust comes only from
+//! the signature, which the installer verifies against the owner's trust
+//! store ([`crate::trust::verify`]).
+//!
+//! Loading fails closed: an unknown format, a malformed field, a duplicate
+//! name or a file path that could leave the registry (`..`, absolute paths,
+//! anything but `[A-Za-z0-9._+-]` segments separated by `/`) refuses the
+//! whole index, never just the bad entry.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{ComponentKind, Manifest, ManifestError, is_component_name};
+use crate::trust::{SecretKey, SignError, SignatureFile, TrustStore, VerifyError};
+
+/// The `format` of `index.json`.
+pub const INDEX_FORMAT: &str = "ironclaw-registry-index-v1";
+/// The index file at the root of a registry.
+pub const INDEX_FILE: &str = "index.json";
+
+/// Largest `.wasm` a registry may serve.
+pub const MAX_WASM_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest `index.json`.
+pub const MAX_INDEX_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest manifest.
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
+/// Largest signature file (one is under 1 KiB).
+pub const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// No byte for this long from a server: give up.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Chunk size when reading from a directory (progress granularity).
+const DIR_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(
+        "`{0}` is not a registry: give a directory or an http:// or https:// URL \
+         (without user info, query or fragment)"
+    )]
+    InvalidSource(String),
+    #[error(
+        "{0}: https:// registries are not supported yet; use a directory, or http:// \
+         (the signature check, not the transport, decides what is trusted)"
+    )]
+    HttpsUnsupported(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
+    #[error("{url}: HTTP status {status}")]
+    HttpStatus { url: String, status: u16 },
+    #[error("{url}: timed out")]
+    Timeout { url: String },
+    #[error("{what} is larger than {limit} bytes: refused")]
+    TooLarge { what: String, limit: u64 },
+    #[error("malformed registry index {origin}: {reason}")]
+    Malformed { origin: String, reason: String },
+    #[error("{origin}: unsupported index format `{found}` (expected {INDEX_FORMAT})")]
+    UnsupportedFormat { origin: String, found: String },
+    #[error(
+        "unsafe path in registry index: entry `{name}` names `{path}` \
+         (only relative paths inside the registry are allowed)"
+    )]
+    UnsafePath { name: String, path: String },
+    #[error("registry index lists `{0}` more than once")]
+    DuplicateName(String),
+    #[error(
+        "digest mismatch: {name}: the downloaded .wasm is not the one the index lists \
+         (index blake3 {expected}, downloaded {actual})"
+    )]
+    DigestMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{name}: the manifest disagrees with the index entry ({reason})")]
+    EntryMismatch { name: String, reason: String },
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(
+        "{path} does not match {wasm} and its manifest ({reason}): sign again with --key, or remove it"
+    )]
+    StaleSignature {
+        path: String,
+        wasm: String,
+        reason: VerifyError,
+    },
+    #[error("no manifest beside {0} (<name>.toml)")]
+    NoManifest(String),
+    #[error("no components (<name>.wasm beside <name>.toml) in {0}")]
+    Empty(String),
+}
+
+impl IndexError {
+    /// A stable machine-readable name (`--json` status).
+    pub fn code(&self) -> &'static str {
+        match self {
+            IndexError::InvalidSource(_) => "invalid-source",
+            IndexError::HttpsUnsupported(_) => "https-unsupported",
+            IndexError::NotFound(_) => "not-found",
+            IndexError::Read { .. } => "unreadable",
+            IndexError::Write { .. } => "unwritable",
+            IndexError::Http { .. } => "http",
+            IndexError::HttpStatus { .. } => "http-status",
+            IndexError::Timeout { .. } => "timeout",
+            IndexError::TooLarge { .. } => "too-large",
+            IndexError::Malformed { .. } => "malformed-index",
+            IndexError::UnsupportedFormat { .. } => "unsupported-format",
+            IndexError::UnsafePath { .. } => "unsafe-path",
+            IndexError::DuplicateName(_) => "duplicate-name",
+            IndexError::DigestMismatch { .. } => "digest-mismatch",
+            IndexError::EntryMismatch { .. } => "entry-mismatch",
+            IndexError::Manifest(_) => "invalid-manifest",
+            IndexError::Sign(_) => "sign",
+            IndexError::StaleSignature { .. } => "stale-signature",
+            IndexError::NoManifest(_) => "no-manifest",
+            IndexError::Empty(_) => "empty",
+        }
+    }
+}
+
+/// Where a registry lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrySource {
+    Dir(PathBuf),
+    /// `http://` or `https://`, without a trailing `/`.
+    Url(String),
+}
+
+impl RegistrySource {
+    /// A URL for `http://` and `https://`; any other `scheme://` is refused;
+    /// anything else is a directory.
+    pub fn parse(s: &str) -> Result<RegistrySource, IndexError> {
+        let lower = s.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let base = s.trim_end_matches('/');
+            // Validate now so a bad URL is a usage error, not a failed download.
+            parse_http_url(base).map_err(|_| IndexError::InvalidSource(s.to_string()))?;
+            return Ok(RegistrySource::Url(base.to_string()));
+        }
+        if s.is_empty() || s.contains("://") {
+            return Err(IndexError::InvalidSource(s.to_string()));
+        }
+        Ok(RegistrySource::Dir(PathBuf::from(s)))
+    }
+
+    /// Where `relative` (already checked by [`safe_relative`]) lives, for messages.
+    pub fn describe(&self, relative: &str) -> String {
+        match self {
+            RegistrySource::Dir(dir) => dir.join(relative).display().to_string(),
+            RegistrySource::Url(base) => format!("{base}/{relative}"),
+        }
+    }
+}
+
+impl std::fmt::Display for RegistrySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegistrySource::Dir(dir) => write!(f, "{}", dir.display()),
+            RegistrySource::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+/// One component listed in an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub name: String,
+    pub kind: ComponentKind,
+    pub version: Version,
+    pub world_version: Version,
+    pub description: String,
+    /// blake3 of the `.wasm` bytes.
+    pub digest: blake3::Hash,
+    /// Length of the `.wasm` in bytes.
+    pub size: u64,
+    /// Paths relative to the registry root (checked by [`safe_relative`]).
+    pub wasm: String,
+    pub manifest: String,
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub entries: Vec<IndexEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexJson {
+    format: String,
+    components: Vec<EntryJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct EntryJson {
+    name: String,
+    kind: ComponentKind,
+    version: Version,
+    world_version: Version,
+    #[serde(default)]
+    description: String,
+    digest: String,
+    size: u64,
+    wasm: String,
+    manifest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+}
+
+/// Whether `path` is a plain relative path inside the registry: segments of
+/// `[A-Za-z0-9._+-]` separated by `/`, none empty, none starting with `.`
+/// (which also rules out `.` and `..`). No absolute paths, backslashes,
+/// drive letters, percent-escapes, queries or fragments.
+pub fn safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 255
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+        })
+}
+
+impl Index {
+    /// Parses and checks `index.json` text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Index, IndexError> {
+        let malformed = |reason: String| IndexError::Malformed {
+            origin: origin.to_string(),
+            reason,
+        };
+        // The format first, so a future format gets the right message even
+        // if its fields would not parse as this one.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+        match value.get("format") {
+            Some(serde_json::Value::String(f)) if f == INDEX_FORMAT => {}
+            Some(serde_json::Value::String(f)) => {
+                return Err(IndexError::UnsupportedFormat {
+                    origin: origin.to_string(),
+                    found: f.clone(),
+                });
+            }
+            _ => return Err(malformed("no `format` string".into())),
+        }
+        let raw: IndexJson = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        let mut entries: Vec<IndexEntry> = Vec::with_capacity(raw.components.len());
+        for e in raw.components {
+            if !is_component_name(&e.name) {
+                return Err(malformed(format!(
+                    "`{}` is not a component name",
+                    crate::trust::printable(&e.name)
+                )));
+            }
+            if entries.iter().any(|x| x.name == e.name) {
+                return Err(IndexError::DuplicateName(e.name));
+            }
+            for path in std::iter::once(&e.wasm)
+                .chain(std::iter::once(&e.manifest))
+                .chain(e.signature.as_ref())
+            {
+                if !safe_relative(path) {
+                    return Err(IndexError::UnsafePath {
+                        name: e.name.clone(),
+                        path: crate::trust::printable(path),
+                    });
+                }
+            }
+            let digest = (e.digest.len() == 64)
+                .then(|| blake3::Hash::from_hex(&e.digest).ok())
+                .flatten()
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "{}: digest must be 64 hex characters (blake3)",
+                        e.name
+                    ))
+                })?;
+            if e.size > MAX_WASM_BYTES {
+                return Err(malformed(format!(
+                    "{}: size {} is over the {MAX_WASM_BYTES}-byte limit",
+                    e.name, e.size
+                )));
+            }
+            entries.push(IndexEntry {
+                name: e.name,
+                kind: e.kind,
+                version: e.version,
+                world_version: e.world_version,
+                description: e.description,
+                digest,
+                size: e.size,
+                wasm: e.wasm,
+                manifest: e.manifest,
+                signature: e.signature,
+            });
+        }
+        Ok(Index { entries })
+    }
+
+    /// Reads `index.json` from a registry.
+    pub async fn load(source: &RegistrySource) -> Result<Index, IndexError> {
+        let origin = source.describe(INDEX_FILE);
+        let bytes = get(source, INDEX_FILE, MAX_INDEX_BYTES, None, &mut |_, _| {}).await?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| IndexError::Malformed {
+            origin: origin.clone(),
+            reason: "not UTF-8".into(),
+        })?;
+        Index::parse(text, &origin)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&IndexEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// `index.json` text (pretty, entries in the order given).
+    pub fn to_json(&self) -> String {
+        let raw = IndexJson {
+            format: INDEX_FORMAT.to_string(),
+            components: self
+                .entries
+                .iter()
+                .map(|e| EntryJson {
+                    name: e.name.clone(),
+                    kind: e.kind,
+                    version: e.version.clone(),
+                    world_version: e.world_version.clone(),
+                    description: e.description.clone(),
+                    digest: e.digest.to_hex().to_string(),
+                    size: e.size,
+                    wasm: e.wasm.clone(),
+                    manifest: e.manifest.clone(),
+                    signature: e.signature.clone(),
+                })
+                .collect(),
+        };
+        // Serializing plain strings, numbers and versions cannot fail.
+        let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// What [`fetch`] downloaded, after the `.wasm` matched the index digest.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub wasm: Vec<u8>,
+    /// blake3 of `wasm` (equal to the entry's digest).
+    pub digest: blake3::Hash,
+    pub manifest_text: String,
+    /// `None` when the index lists no signature for the entry.
+    pub signature_text: Option<String>,
+}
+
+/// Downloads an entry's `.wasm`, checks it against the index digest, then
+/// (only if it matches) its manifest and signature. `progress` sees the
+/// `.wasm` download: bytes so far and the total when known.
+///
+/// The manifest must name the same component (name, version, kind, world
+/// version) as the entry; the signature is returned unverified — the caller
+/// verifies it with its trust store.
+pub async fn fetch(
+    source: &RegistrySource,
+    entry: &IndexEntry,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Fetched, IndexError> {
+    for path in std::iter::once(&entry.wasm)
+        .chain(std::iter::once(&entry.manifest))
+        .chain(entry.signature.as_ref())
+    {
+        if !safe_relative(path) {
+            return Err(IndexError::UnsafePath {
+                name: entry.name.clone(),
+                path: crate::trust::printable(path),
+            });
+        }
+    }
+    let limit = entry.size.min(MAX_WASM_BYTES);
+    let wasm = get(source, &entry.wasm, limit, Some(entry.size), progress).await?;
+    let digest = blake3::hash(&wasm);
+    // blake3::Hash equality is constant-time.
+    if digest != entry.digest {
+        return Err(IndexError::DigestMismatch {
+            name: entry.name.clone(),
+            expected: entry.digest.to_hex().to_string(),
+            actual: digest.to_hex().to_string(),
+        });
+    }
+    let manifest_text = get_text(source, &entry.manifest, MAX_MANIFEST_BYTES).await?;
+    let manifest = Manifest::parse(&manifest_text, &source.describe(&entry.manifest))?;
+    check_entry(entry, &manifest)?;
+    let signature_text = match &entry.signature {
+        Some(path) => Some(get_text(source, path, MAX_SIGNATURE_BYTES).await?),
+        None => None,
+    };
+    Ok(Fetched {
+        wasm,
+        digest,
+        manifest_text,
+        signature_text,
+    })
+}
+
+fn check_entry(entry: &IndexEntry, manifest: &Manifest) -> Result<(), IndexError> {
+    let differs = |field: &str, index: String, manifest: String| IndexError::EntryMismatch {
+        name: entry.name.clone(),
+        reason: format!(
+            "{field}: index says `{}`, manifest says `{}`",
+            crate::trust::printable(&index),
+            crate::trust::printable(&manifest)
+        ),
+    };
+    if manifest.name != entry.name {
+        return Err(differs("name", entry.name.clone(), manifest.name.clone()));
+    }
+    if manifest.version != entry.version {
+        return Err(differs(
+            "version",
+            entry.version.to_string(),
+            manifest.version.to_string(),
+        ));
+    }
+    if manifest.kind != entry.kind {
+        return Err(differs(
+            "kind",
+            entry.kind.as_str().into(),
+            manifest.kind.as_str().into(),
+        ));
+    }
+    if manifest.world_version != entry.world_version {
+        return Err(differs(
+            "world-version",
+            entry.world_version.to_string(),
+            manifest.world_version.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+async fn get_text(source: &RegistrySource, path: &str, limit: u64) -> Result<String, IndexError> {
+    let bytes = get(source, path, limit, None, &mut |_, _| {}).await?;
+    String::from_utf8(bytes).map_err(|_| IndexError::Malformed {
+        origin: source.describe(path),
+        reason: "not UTF-8".into(),
+    })
+}
+
+/// Reads `relative` from the registry, refusing more than `limit` bytes
+/// (before reading when the size is known up front).
+async fn get(
+    source: &RegistrySource,
+    relative: &str,
+    limit: u64,
+    expected: Option<u64>,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, IndexError> {
+    match source {
+        RegistrySource::Dir(dir) => read_dir_file(dir, relative, limit, progress).await,
+        RegistrySource::Url(base) => {
+            let url = format!("{base}/{relative}");
+            http_get(&url, limit, expected, progress).await
+        }
+    }
+}
+
+async fn read_dir_file(
+    dir: &Path,
+    relative: &str,
+    limit: u64,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, IndexError> {
+    use tokio::io::AsyncReadExt;
+
+    let path = dir.join(relative);
+    let shown = path.display().to_string();
+    let io_err = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            IndexError::NotFound(shown.clone())
+        } else {
+            IndexError::Read {
+                path: shown.clone(),
+                source,
+            }
+        }
+    };
+    // A symlink inside the registry must not lead out of it.
+    let root = tokio::fs::canonicalize(dir).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            IndexError::NotFound(dir.display().to_string())
+        } else {
+            IndexError::Read {
+                path: dir.display().to_string(),
+                source,
+            }
+        }
+    })?;
+    let real = tokio::fs::canonicalize(&path).await.map_err(io_err)?;
+    if !real.starts_with(&root) {
+        return Err(IndexError::UnsafePath {
+            name: relative.to_string(),
+            path: format!("{shown} (leads to {})", real.display()),
+        });
+    }
+    let mut file = tokio::fs::File::open(&real).await.map_err(io_err)?;
+    let len = file.metadata().await.map_err(io_err)?.len();
+    if len > limit {
+        return Err(IndexError::TooLarge { what: shown, limit });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    let mut chunk = vec![0u8; DIR_CHUNK];
+    progress(0, Some(len));
+    loop {
+        let n = file.read(&mut chunk).await.map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        if bytes.len() as u64 + n as u64 > limit {
+            return Err(IndexError::TooLarge { what: shown, limit });
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        progress(bytes.len() as u64, Some(len));
+    }
+    Ok(bytes)
+}
+
+/// Scheme, host, port and path of an `http(s)://` URL.
+struct HttpUrl {
+    https: bool,
+    host: String,
+    port: u16,
+    /// `host` or `host:port`, as sent in `Host:`.
+    authority: String,
+    path: String,
+}
+
+fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    let https = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => return Err("not an http:// or https:// URL".into()),
+    };
+    let authority = uri.authority().ok_or("no host")?;
+    if authority.as_str().contains('@') {
+        return Err("user info in URLs is not supported".into());
+    }
+    if uri.query().is_some() || url.contains('#') {
+        return Err("a registry URL has no query or fragment".into());
+    }
+    let host = authority.host();
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string();
+    Ok(HttpUrl {
+        https,
+        port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        host,
+        authority: authority.as_str().to_string(),
+        path: uri.path().to_string(),
+    })
+}
+
+/// Aborts the task driving a connection when the download is done or fails.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A plain HTTP/1.1 GET; no redirects, no compression, `Connection: close`.
+async fn http_get(
+    url: &str,
+    limit: u64,
+    expected: Option<u64>,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, IndexError> {
+    use http_body_util::{BodyExt, Empty};
+    use tokio::time::timeout;
+
+    let failed = |reason: String| IndexError::Http {
+        url: url.to_string(),
+        reason,
+    };
+    let timed_out = || IndexError::Timeout {
+        url: url.to_string(),
+    };
+    let target = parse_http_url(url).map_err(|_| IndexError::InvalidSource(url.to_string()))?;
+    if target.https {
+        return Err(IndexError::HttpsUnsupported(url.to_string()));
+    }
+    let stream = timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(|e| failed(format!("cannot connect: {e}")))?;
+    let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+    let (mut sender, connection) = timeout(
+        CONNECT_TIMEOUT,
+        hyper::client::conn::http1::handshake::<_, Empty<bytes::Bytes>>(io),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(|e| failed(e.to_string()))?;
+    let _driver = AbortOnDrop(tokio::spawn(async move {
+        let _ = connection.await;
+    }));
+    let request = http::Request::get(target.path.as_str())
+        .header(http::header::HOST, target.authority.as_str())
+        .header(
+            http::header::USER_AGENT,
+            concat!("ironclaw/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(http::header::ACCEPT_ENCODING, "identity")
+        .header(http::header::CONNECTION, "close")
+        .body(Empty::new())
+        .map_err(|e| failed(e.to_string()))?;
+    let response = timeout(READ_TIMEOUT, sender.send_request(request))
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| failed(e.to_string()))?;
+    let status = response.status();
+    if status == http::StatusCode::NOT_FOUND {
+        return Err(IndexError::NotFound(url.to_string()));
+    }
+    if status != http::StatusCode::OK {
+        return Err(IndexError::HttpStatus {
+            url: url.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    let length = match response.headers().get(http::header::CONTENT_LENGTH) {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| failed("malformed Content-Length".into()))?,
+        ),
+        None => None,
+    };
+    if let Some(len) = length
+        && len > limit
+    {
+        return Err(IndexError::TooLarge {
+            what: url.to_string(),
+            limit,
+        });
+    }
+    let total = length.or(expected);
+    let mut body = response.into_body();
+    let mut bytes: Vec<u8> = Vec::with_capacity(total.unwrap_or(0).min(limit) as usize);
+    progress(0, total);
+    loop {
+        let frame = match timeout(READ_TIMEOUT, body.frame()).await {
+            Err(_) => return Err(timed_out()),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(failed(e.to_string())),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if bytes.len() as u64 + data.len() as u64 > limit {
+            return Err(IndexError::TooLarge {
+                what: url.to_string(),
+                limit,
+            });
+        }
+        bytes.extend_from_slice(&data);
+        progress(bytes.len() as u64, total);
+    }
+    if let Some(len) = length
+        && bytes.len() as u64 != len
+    {
+        return Err(failed(format!(
+            "connection closed after {} of {len} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// What [`build`] reports for each component it indexed.
+#[derive(Debug)]
+pub struct BuiltEntry<'a> {
+    pub entry: &'a IndexEntry,
+    /// Signed now with the given key (else an existing `.sig` was kept, or
+    /// there is none).
+    pub signed_now: bool,
+    /// The key that signed it, now or before.
+    pub key_id: Option<String>,
+}
+
+/// Indexes every `<name>.wasm` + `<name>.toml` in `dir`, signing each with
+/// `key` when given (writes `<name>.sig`), and writes `dir/index.json`.
+///
+/// Without a key, an existing `<name>.sig` is listed only if it is a valid
+/// signature over this `.wasm` and manifest (by any key: trust is the
+/// installer's decision); a stale one is an error, never silently listed
+/// or dropped.
+pub fn build(
+    dir: &Path,
+    key: Option<&SecretKey>,
+    progress: &mut dyn FnMut(&BuiltEntry<'_>),
+) -> Result<Index, IndexError> {
+    let read_err = |path: &Path, source: std::io::Error| IndexError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut wasms: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| read_err(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
+        .collect();
+    wasms.sort();
+    let mut entries: Vec<IndexEntry> = Vec::new();
+    for wasm_path in wasms {
+        let file_name = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_string);
+        let Some(wasm_name) = file_name(&wasm_path).filter(|n| safe_relative(n)) else {
+            return Err(IndexError::UnsafePath {
+                name: "?".into(),
+                path: wasm_path.display().to_string(),
+            });
+        };
+        let manifest_path = wasm_path.with_extension("toml");
+        if !manifest_path.is_file() {
+            return Err(IndexError::NoManifest(wasm_path.display().to_string()));
+        }
+        let manifest = Manifest::load(&manifest_path)?;
+        if entries.iter().any(|e| e.name == manifest.name) {
+            return Err(IndexError::DuplicateName(manifest.name));
+        }
+        let bytes = std::fs::read(&wasm_path).map_err(|e| read_err(&wasm_path, e))?;
+        if bytes.len() as u64 > MAX_WASM_BYTES {
+            return Err(IndexError::TooLarge {
+                what: wasm_path.display().to_string(),
+                limit: MAX_WASM_BYTES,
+            });
+        }
+        let digest = blake3::hash(&bytes);
+        let sig_path = SignatureFile::sidecar_path(&wasm_path);
+        let (signed_now, key_id) = match key {
+            Some(key) => {
+                let signed = crate::trust::sign_file(&wasm_path, key)?;
+                if signed.signature.wasm_digest != digest || signed.manifest != manifest {
+                    return Err(IndexError::Read {
+                        path: wasm_path.display().to_string(),
+                        source: std::io::Error::other("changed while it was being indexed"),
+                    });
+                }
+                (true, Some(key.public.id.to_string()))
+            }
+            None if sig_path.exists() => {
+                let stale = |reason| IndexError::StaleSignature {
+                    path: sig_path.display().to_string(),
+                    wasm: wasm_path.display().to_string(),
+                    reason,
+                };
+                let (sig, _) = SignatureFile::read_sidecar(&wasm_path).map_err(stale)?;
+                // Trust is not decided here, only validity.
+                let ok = crate::trust::verify(&bytes, &manifest, &sig, &TrustStore::empty())
+                    .map_err(stale)?;
+                (false, Some(ok.key_id.to_string()))
+            }
+            None => (false, None),
+        };
+        let signature = if key_id.is_some() {
+            Some(file_name(&sig_path).ok_or_else(|| IndexError::UnsafePath {
+                name: manifest.name.clone(),
+                path: sig_path.display().to_string(),
+            })?)
+        } else {
+            None
+        };
+        let manifest_name = file_name(&manifest_path).filter(|n| safe_relative(n));
+        let Some(manifest_name) = manifest_name else {
+            return Err(IndexError::UnsafePath {
+                name: manifest.name.clone(),
+                path: manifest_path.display().to_string(),
+            });
+        };
+        entries.push(IndexEntry {
+            name: manifest.name,
+            kind: manifest.kind,
+            version: manifest.version,
+            world_version: manifest.world_version,
+            description: manifest.description,
+            digest,
+            size: bytes.len() as u64,
+            wasm: wasm_name,
+            manifest: manifest_name,
+            signature,
+        });
+        if let Some(entry) = entries.last() {
+            progress(&BuiltEntry {
+                entry,
+                signed_now,
+                key_id,
+            });
+        }
+    }
+    if entries.is_empty() {
+        return Err(IndexError::Empty(dir.display().to_string()));
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let index = Index { entries };
+    let path = dir.join(INDEX_FILE);
+    crate::trust::write_file_atomic(&path, index.to_json().as_bytes()).map_err(|source| {
+        IndexError::Write {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_parse() {
+        assert_eq!(
+            RegistrySource::parse("http://127.0.0.1:8080/reg/").unwrap(),
+            RegistrySource::Url("http://127.0.0.1:8080/reg".into())
+        );
+        assert_eq!(
+            RegistrySource::parse("https://example.com").unwrap(),
+            RegistrySource::Url("https://example.com".into())
+        );
+        assert_eq!(
+            RegistrySource::parse("target/components").unwrap(),
+            RegistrySource::Dir("target/components".into())
+        );
+        for bad in [
+            "",
+            "ftp://example.com/x",
+            "file:///tmp/x",
+            "http://user:pw@example.com/",
+            "http://example.com/?q=1",
+            "http://",
+        ] {
+            assert!(
+                matches!(
+                    RegistrySource::parse(bad),
+                    Err(IndexError::InvalidSource(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_checked() {
+        for ok in ["echo.wasm", "tools/echo-1.0.0+build.wasm", "a/b/c.sig"] {
+            assert!(safe_relative(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "../echo.wasm",
+            "a/../../echo.wasm",
+            "/etc/passwd",
+            "./echo.wasm",
+            "a//b",
+            "a/",
+            "C:\\x",
+            "a\\..\\b",
+            "%2e%2e/x",
+            "x?y",
+            ".hidden",
+            "ech\u{f6}.wasm",
+        ] {
+            assert!(!safe_relative(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn index_round_trips() {
+        let index = Index {
+            entries: vec![IndexEntry {
+                name: "echo".into(),
+                kind: ComponentKind::Tool,
+                version: Version::new(0, 1, 0),
+                world_version: Version::new(0, 1, 0),
+                description: "says it back".into(),
+                digest: blake3::hash(b"x"),
+                size: 1,
+                wasm: "echo.wasm".into(),
+                manifest: "echo.toml".into(),
+                signature: None,
+            }],
+        };
+        let text = index.to_json();
+        assert!(text.contains(INDEX_FORMAT));
+        assert!(!text.contains("signature"), "{text}");
+        assert_eq!(Index::parse(&text, "t").unwrap(), index);
+    }
+}
