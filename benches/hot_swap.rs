@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ironclaw::config::{Config, Home};
-use ironclaw::registry::reload::{Admit, Reloader};
+use ironclaw::registry::reload::{Admit, Reloader, admit_fn};
 use ironclaw::runtime::Runtime;
 use ironclaw::runtime::live::LiveSet;
 
@@ -65,7 +65,7 @@ async fn bench(name: &str) {
     let runtime =
         Arc::new(Runtime::new(&config, &Home::at(home.path().to_path_buf())).expect("runtime"));
     let rt = runtime.clone();
-    let admit: Admit = Arc::new(move |b, _| Ok(rt.grants_as_requested(&b.manifest)));
+    let admit: Admit = admit_fn(move |b, _| Ok(rt.grants_as_requested(&b.manifest)));
     let live = Arc::new(LiveSet::new());
     let reloader = Arc::new(Reloader::new(
         runtime,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ironclaw::config::Config;
-use ironclaw::registry::reload::{Admit, Reloader};
+use ironclaw::registry::reload::{Admit, Reloader, admit_fn};
 use ironclaw::runtime::Runtime;
 use ironclaw::runtime::live::LiveSet;
 
@@ -34,7 +34,7 @@ async fn harness() -> Harness {
     let runtime = Arc::new(support::runtime_with(&Config::default()));
     let rt = runtime.clone();
     let admit: Admit =
-        Arc::new(move |bundle, _digest| Ok(rt.grants_as_requested(&bundle.manifest)));
+        admit_fn(move |bundle, _digest| Ok(rt.grants_as_requested(&bundle.manifest)));
     let reloader = Arc::new(
         Reloader::new(
             runtime.clone(),

@@ -1,6 +1,7 @@
 //! Host capabilities ("factors"): per-call state, grants, and one module per
 //! host interface. Each import checks the grant first.
 
+pub mod escalation;
 pub mod grants;
 pub mod guest_log;
 pub mod http_outbound;

@@ -21,6 +21,16 @@ pub enum ComponentCommand {
     Verify(VerifyArgs),
     /// Create a new component crate (tool, channel, llm, safety or hook).
     New(super::component_new::NewArgs),
+    /// Verify, show what it asks for, ask the owner (or --yes), and install.
+    Install(super::component_install::InstallArgs),
+    /// Approve the version of a component that waits for approval.
+    Approve(super::component_install::NameArgs),
+    /// Installed components, their grants, and what a running host serves.
+    List(super::component_install::ListArgs),
+    /// One installed component: version, digest, requests, grants.
+    Info(super::component_install::NameArgs),
+    /// Uninstall (revokes its grants; --purge-data also deletes its data).
+    Remove(super::component_install::RemoveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +55,11 @@ pub async fn run(ctx: &Context, cmd: ComponentCommand) -> Result<(), CliError> {
         ComponentCommand::Sign(args) => sign(ctx, args),
         ComponentCommand::Verify(args) => verify(ctx, args),
         ComponentCommand::New(args) => super::component_new::run(ctx, args).await,
+        ComponentCommand::Install(args) => super::component_install::install_cmd(ctx, args).await,
+        ComponentCommand::Approve(args) => super::component_install::approve_cmd(ctx, args).await,
+        ComponentCommand::List(args) => super::component_install::list_cmd(ctx, args).await,
+        ComponentCommand::Info(args) => super::component_install::info_cmd(ctx, args).await,
+        ComponentCommand::Remove(args) => super::component_install::remove_cmd(ctx, args).await,
     }
 }
 

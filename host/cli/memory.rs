@@ -45,6 +45,13 @@ pub struct SearchArgs {
 /// Opens (migrating) the database and the workspace, seeding identity files
 /// on first use.
 pub(crate) async fn open(ctx: &Context) -> Result<Arc<dyn MemoryStore>, CliError> {
+    Ok(open_with_db(ctx).await?.1)
+}
+
+/// [`open`], also handing back the database for the other stores.
+pub(crate) async fn open_with_db(
+    ctx: &Context,
+) -> Result<(crate::store::Database, Arc<dyn MemoryStore>), CliError> {
     let db = super::db::open(ctx).await?;
     db.migrate()
         .await
@@ -53,7 +60,7 @@ pub(crate) async fn open(ctx: &Context) -> Result<Arc<dyn MemoryStore>, CliError
     identity::seed(memory.as_ref(), &identity::today_utc())
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok(memory)
+    Ok((db, memory))
 }
 
 fn failed(e: crate::memory::MemoryError) -> CliError {

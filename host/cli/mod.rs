@@ -1,6 +1,7 @@
 //! The `ironclaw` command line: one file per command group.
 
 mod component;
+mod component_install;
 mod component_new;
 mod db;
 mod doctor;
@@ -115,21 +116,73 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Loads every component found on the search path. Broken ones are reported
-/// on stderr and skipped, so one bad file does not take the others down.
+/// The owner's admission policy; opens the database only when an installed
+/// component needs its grant checked.
+async fn admission(
+    ctx: &Context,
+    bundles: &[crate::registry::Bundle],
+) -> crate::registry::admission::InstalledPolicy {
+    use crate::registry::admission::InstalledPolicy;
+    let settings = ctx.config.components.settings.clone();
+    let probe = InstalledPolicy::new(ctx.home.clone(), None, settings.clone());
+    if !bundles.iter().any(|b| probe.governs(&b.wasm)) {
+        return probe;
+    }
+    let store = match db::open(ctx).await {
+        Ok(db) => match db.migrate().await {
+            Ok(_) => Some(db.components()),
+            Err(e) => {
+                eprintln!("warning: {e}");
+                None
+            }
+        },
+        Err(e) => {
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    InstalledPolicy::new(ctx.home.clone(), store, settings)
+}
+
+/// Loads every component found on the search path that the owner's policy
+/// admits (signature, grant). Refused and broken ones are reported on
+/// stderr and skipped, so one bad file does not take the others down.
 async fn load_all(
     ctx: &Context,
     runtime: &crate::runtime::Runtime,
 ) -> Vec<std::sync::Arc<crate::runtime::LoadedComponent>> {
+    use crate::registry::reload::Admission;
     let dirs = crate::registry::discovery::search_path(&ctx.config, &ctx.home);
     let (bundles, errors) = crate::registry::discovery::discover(&dirs);
     for e in errors {
         eprintln!("warning: skipping component: {e}");
     }
+    let policy = admission(ctx, &bundles).await;
     let mut loaded = Vec::new();
     for bundle in bundles {
-        let grants = runtime.grants_as_requested(&bundle.manifest);
-        match runtime.load(&bundle.wasm, bundle.manifest, grants).await {
+        let name = bundle.manifest.name.clone();
+        let bytes = match tokio::fs::read(&bundle.wasm).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "warning: skipping component: cannot read {}: {e}",
+                    bundle.wasm.display()
+                );
+                continue;
+            }
+        };
+        let digest = blake3::hash(&bytes);
+        let grants = match policy.admit(&bundle, &bytes, &digest).await {
+            Ok(g) => g,
+            Err(reason) => {
+                eprintln!("warning: {name} not loaded: {reason}");
+                continue;
+            }
+        };
+        match runtime
+            .load_bytes(&bytes, &bundle.wasm, bundle.manifest, grants)
+            .await
+        {
             Ok(c) => loaded.push(c),
             Err(e) => eprintln!("warning: skipping component: {e}"),
         }

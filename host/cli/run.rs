@@ -13,9 +13,9 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::registry::admission::InstalledPolicy;
 use crate::registry::discovery;
-use crate::registry::reload::{Admit, Reloader};
-use crate::runtime::Runtime;
+use crate::registry::reload::Reloader;
 use crate::runtime::live::LiveSet;
 
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
-    let memory = super::memory::open(ctx).await?;
+    let (db, memory) = super::memory::open_with_db(ctx).await?;
     let documents = memory
         .tree("")
         .await
@@ -40,7 +40,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
             runtime.clone(),
             Arc::new(LiveSet::new()),
             discovery::search_path(&ctx.config, &ctx.home),
-            admit_as_requested(runtime.clone()),
+            Arc::new(InstalledPolicy::new(
+                ctx.home.clone(),
+                Some(db.components()),
+                ctx.config.components.settings.clone(),
+            )),
         )
         .with_status_file(status_file(ctx)),
     );
@@ -96,12 +100,6 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
 /// `ironclaw component list` in another process.
 pub(crate) fn status_file(ctx: &Context) -> PathBuf {
     ctx.home.root().join("run").join("components.json")
-}
-
-/// Until signed installs record grants, a component found on the search
-/// path is granted what its manifest requests (the development path).
-fn admit_as_requested(runtime: Arc<Runtime>) -> Admit {
-    Arc::new(move |bundle, _digest| Ok(runtime.grants_as_requested(&bundle.manifest)))
 }
 
 async fn shutdown_signal() {

@@ -1,8 +1,10 @@
 //! Component manifests and discovery (and, in later work, signing, install
 //! and the trust store).
 
+pub mod admission;
 pub mod discovery;
 pub mod index;
+pub mod install;
 pub mod manifest;
 pub mod reload;
 

@@ -31,7 +31,42 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Decides whether a bundle may serve, and with which grants. `Err` is the
 /// reason it may not (unsigned, untrusted, capability escalation pending…).
-pub type Admit = Arc<dyn Fn(&Bundle, &blake3::Hash) -> Result<Grants, String> + Send + Sync>;
+/// It sees the exact bytes that will be compiled.
+#[async_trait::async_trait]
+pub trait Admission: Send + Sync {
+    async fn admit(
+        &self,
+        bundle: &Bundle,
+        wasm: &[u8],
+        digest: &blake3::Hash,
+    ) -> Result<Grants, String>;
+}
+
+/// A plain function is an admission policy (tests, the development path).
+#[async_trait::async_trait]
+impl<F> Admission for F
+where
+    F: Fn(&Bundle, &blake3::Hash) -> Result<Grants, String> + Send + Sync,
+{
+    async fn admit(
+        &self,
+        bundle: &Bundle,
+        _wasm: &[u8],
+        digest: &blake3::Hash,
+    ) -> Result<Grants, String> {
+        self(bundle, digest)
+    }
+}
+
+pub type Admit = Arc<dyn Admission>;
+
+/// `admit_fn(|bundle, digest| …)`: a closure as an [`Admit`].
+pub fn admit_fn<F>(f: F) -> Admit
+where
+    F: Fn(&Bundle, &blake3::Hash) -> Result<Grants, String> + Send + Sync + 'static,
+{
+    Arc::new(f)
+}
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct RescanReport {
@@ -40,6 +75,8 @@ pub struct RescanReport {
     /// Names whose new version was refused, with the reason.
     pub failed: Vec<(String, String)>,
     pub unchanged: usize,
+    /// Names taken out of service because their files are gone.
+    pub removed: Vec<String>,
 }
 
 pub struct Reloader {
@@ -121,6 +158,17 @@ impl Reloader {
                 }
             }
         }
+        // A component whose file is gone (removed) goes out of service;
+        // calls in flight finish. A broken file is not "gone": its old
+        // version keeps serving.
+        for c in self.live.all() {
+            if !c.source.exists() {
+                self.live.remove(&c.name);
+                refused.remove(c.name.as_ref());
+                tracing::info!(component = %c.name, "component removed from service");
+                report.removed.push(c.name.to_string());
+            }
+        }
         self.write_status(&refused);
         report
     }
@@ -137,7 +185,7 @@ impl Reloader {
         {
             return Ok(None);
         }
-        let grants = (self.admit)(&bundle, &digest)?;
+        let grants = self.admit.admit(&bundle, &bytes, &digest).await?;
         let loaded = self
             .runtime
             .load_bytes(&bytes, &bundle.wasm, bundle.manifest, grants)

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::LoadedComponent;
 
 /// What `component list` shows of one slot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlotStatus {
     pub name: String,
     pub version: String,

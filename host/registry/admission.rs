@@ -1,0 +1,208 @@
+//! Who may serve: the owner's admission policy, applied to every version the
+//! host is about to load (at start and on hot reload). Fails closed.
+//!
+//! A component in `IRONCLAW_HOME/components` serves only when
+//! - the owner approved exactly this digest (an active grant), and the
+//!   manifest asks for exactly what was approved;
+//! - its signature verifies with a trusted key, unless the owner installed
+//!   this very digest with `--allow-unsigned`.
+//!
+//! A signed, trusted new version dropped in by hand that asks for the same
+//! or less than the approved version is approved on the spot (the upgrade
+//! rule); one asking for more is refused until installed and approved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::discovery::Bundle;
+use super::install::ApprovedGrant;
+use super::reload::Admission;
+use crate::capabilities::Grants;
+use crate::capabilities::escalation::escalations;
+use crate::config::Home;
+use crate::store::domains::{ComponentRecord, ComponentStore, GrantRecord, GrantStatus};
+use crate::trust::{SignatureFile, TrustStore};
+
+type Settings = BTreeMap<String, BTreeMap<String, String>>;
+
+pub struct InstalledPolicy {
+    home: Home,
+    installed: PathBuf,
+    /// `None` when the database could not be opened: installed components
+    /// are then refused (fail closed), the rest still load.
+    store: Option<Arc<dyn ComponentStore>>,
+    /// The owner's `[components.settings.<name>]`, readable via `config`.
+    settings: Settings,
+}
+
+impl InstalledPolicy {
+    pub fn new(
+        home: Home,
+        store: Option<Arc<dyn ComponentStore>>,
+        settings: Settings,
+    ) -> InstalledPolicy {
+        InstalledPolicy {
+            installed: home.components_dir(),
+            home,
+            store,
+            settings,
+        }
+    }
+
+    /// Whether `wasm` sits in the installed directory (so this policy
+    /// needs the database for it).
+    pub fn governs(&self, wasm: &Path) -> bool {
+        self.is_installed_dir(wasm)
+    }
+
+    fn grants(&self, manifest: &crate::registry::Manifest) -> Grants {
+        Grants::requested_by(manifest).with_settings(
+            self.settings
+                .get(&manifest.name)
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
+    fn store(&self) -> Result<&Arc<dyn ComponentStore>, String> {
+        self.store
+            .as_ref()
+            .ok_or_else(|| "the database is unavailable, so no grant can be checked".to_string())
+    }
+
+    fn is_installed_dir(&self, wasm: &Path) -> bool {
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        wasm.parent().map(canon) == Some(canon(&self.installed))
+    }
+
+    async fn installed(&self, bundle: &Bundle, digest: &blake3::Hash) -> Result<Grants, String> {
+        let manifest = &bundle.manifest;
+        let name = &manifest.name;
+        // Grants are bound to the release (manifest + .wasm), not the .wasm alone.
+        let hex = super::install::release_digest(manifest, digest);
+        let store_err = |e: crate::store::StoreError| format!("grant lookup failed: {e}");
+        let trust = TrustStore::load(&self.home).map_err(|e| format!("trust store: {e}"))?;
+        let signed = || -> Result<crate::trust::Verified, String> {
+            let (sig, _) = SignatureFile::read_sidecar(&bundle.wasm).map_err(|e| e.to_string())?;
+            crate::trust::verify_digest(*digest, manifest, &sig, &trust)
+                .and_then(|v| v.require_trusted())
+                .map_err(|e| e.to_string())
+        };
+        let grant = self.store()?.grant(name, &hex).await.map_err(store_err)?;
+        let approved = match grant {
+            Some(g) if g.status == GrantStatus::Active => {
+                ApprovedGrant::parse(&g.grant_json).map_err(|e| e.to_string())?
+            }
+            Some(g) if g.status == GrantStatus::Pending => {
+                return Err(format!(
+                    "version {} waits for approval: `ironclaw component approve {name}`",
+                    manifest.version
+                ));
+            }
+            _ => self.upgrade_in_place(bundle, &hex, signed()?).await?,
+        };
+        if !approved.unsigned {
+            let _verified = signed()?;
+        }
+        if approved.kind != manifest.kind || approved.capabilities != manifest.capabilities {
+            return Err("the manifest asks for something other than what was approved".into());
+        }
+        Ok(self.grants(manifest))
+    }
+
+    /// A version nobody installed: admitted only as a signed, trusted
+    /// upgrade asking for no more than the approved version.
+    async fn upgrade_in_place(
+        &self,
+        bundle: &Bundle,
+        hex: &str,
+        verified: crate::trust::Verified,
+    ) -> Result<ApprovedGrant, String> {
+        let manifest = &bundle.manifest;
+        let name = &manifest.name;
+        let not_installed = || {
+            format!(
+                "not installed (no approved grant for this digest): `ironclaw component install {}`",
+                bundle.wasm.display()
+            )
+        };
+        let store = self.store()?;
+        let current = store
+            .component(name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(not_installed)?;
+        let old = store
+            .grant(name, &current.digest)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|g| g.status == GrantStatus::Active)
+            .ok_or_else(not_installed)?;
+        let old = ApprovedGrant::parse(&old.grant_json).map_err(|e| e.to_string())?;
+        let more = escalations(
+            manifest.kind,
+            &manifest.capabilities,
+            old.kind,
+            &old.capabilities,
+        );
+        if !more.is_empty() {
+            return Err(format!(
+                "asks for more than approved ({}): install it with `ironclaw component install` to approve",
+                more.join("; ")
+            ));
+        }
+        let grant = ApprovedGrant {
+            kind: manifest.kind,
+            capabilities: manifest.capabilities.clone(),
+            unsigned: false,
+            signer: Some(verified.key_id.to_string()),
+        };
+        let json = serde_json::to_string(&grant).map_err(|e| e.to_string())?;
+        store
+            .put_grant(&GrantRecord {
+                component: name.clone(),
+                digest: hex.to_string(),
+                grant_json: json,
+                status: GrantStatus::Active,
+                approved_at: Some(crate::store::now_ms()),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let manifest_text = std::fs::read_to_string(
+            super::discovery::manifest_path_for(&bundle.wasm).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        store
+            .record_install(&ComponentRecord {
+                name: name.clone(),
+                version: manifest.version.to_string(),
+                kind: manifest.kind.as_str().to_string(),
+                digest: hex.to_string(),
+                manifest: manifest_text,
+                installed_at: crate::store::now_ms(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(component = %name, version = %manifest.version, "upgrade approved: it asks for no more than the approved version");
+        Ok(grant)
+    }
+}
+
+#[async_trait::async_trait]
+impl Admission for InstalledPolicy {
+    async fn admit(
+        &self,
+        bundle: &Bundle,
+        _wasm: &[u8],
+        digest: &blake3::Hash,
+    ) -> Result<Grants, String> {
+        if self.is_installed_dir(&bundle.wasm) {
+            return self.installed(bundle, digest).await;
+        }
+        // The owner's own component directories (`components.paths`) and
+        // the bundled set beside the binary: the development path, granted
+        // what the manifest requests, until the bundled set is signed.
+        Ok(self.grants(&bundle.manifest))
+    }
+}
