@@ -107,6 +107,25 @@ async fn bench(name: &str) {
     }
     let swap = start.elapsed() / n;
 
+    // Verification as the admission policy does it: hash the bytes, check
+    // digest and manifest, ed25519 verify_strict (untrusted store: the
+    // trust lookup is a comparison, the signature check is the cost).
+    let key = ironclaw::trust::SecretKey::generate("bench").expect("key");
+    let manifest = live.get(name).expect("serving").manifest.clone();
+    let sig = ironclaw::trust::sign(&original, &manifest, &key);
+    let store = ironclaw::trust::TrustStore::empty();
+    let mut verifies = Vec::new();
+    for _ in 0..50 {
+        let start = Instant::now();
+        let v = ironclaw::trust::verify(&original, &manifest, &sig, &store).expect("verifies");
+        verifies.push(start.elapsed());
+        assert!(!v.trusted);
+    }
+
+    println!(
+        "{name:<5} verify {:>7.3} ms",
+        median(verifies).as_secs_f64() * 1e3
+    );
     println!(
         "{name:<5} {:>7.1} KB  change->serving {:>8.1} ms  rescan {:>8.1} ms  swap {:>6.0} ns",
         original.len() as f64 / 1024.0,

@@ -274,6 +274,58 @@ async fn tool_crate_builds_loads_and_greets() {
         CallErrorKind::InvalidParams,
         "the guest's own check: {err}"
     );
+
+    // And it goes the whole way: signed by its author, installed, called.
+    install_and_call(&wasm, &generated);
+}
+
+/// `keys generate` → `component sign` → `component install --yes` →
+/// `tool call`, in a fresh home, with the real binary.
+fn install_and_call(wasm: &Path, generated: &Generated) {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, stage) = (dir.path().join("home"), dir.path().join("stage"));
+    std::fs::create_dir_all(&stage).unwrap();
+    let stem = generated
+        .wasm_file_name()
+        .trim_end_matches(".wasm")
+        .to_string();
+    let staged = stage.join(generated.wasm_file_name());
+    std::fs::copy(wasm, &staged).unwrap();
+    std::fs::copy(
+        generated.dir.join("component.toml"),
+        stage.join(format!("{stem}.toml")),
+    )
+    .unwrap();
+    let ironclaw = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
+            .args(args)
+            .env("IRONCLAW_HOME", &home)
+            .env_remove("DATABASE_URL")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let staged = staged.display().to_string();
+    ironclaw(&["keys", "generate", "--name", "author", "--trust"]);
+    ironclaw(&["component", "sign", &staged, "--key", "author"]);
+    ironclaw(&["component", "install", &staged, "--yes"]);
+    let out = ironclaw(&[
+        "tool",
+        "call",
+        "scaffold_greeter",
+        "--params",
+        r#"{"name":"Ada"}"#,
+    ]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap(),
+        json!({ "greeting": "Hello, Ada!" })
+    );
 }
 
 #[test]
