@@ -55,16 +55,16 @@ pub fn escalations(
         _ => {}
     }
     let (no_prefixes, approved_memory) = (Vec::new(), approved.memory.as_ref());
-    let approved_read = Scope::new(approved_memory.map_or(&no_prefixes, |m| &m.read));
-    let approved_write = Scope::new(approved_memory.map_or(&no_prefixes, |m| &m.write));
+    let approved_read = approved_memory.map_or(&no_prefixes, |m| &m.read);
+    let approved_write = approved_memory.map_or(&no_prefixes, |m| &m.write);
     if let Some(memory) = &new.memory {
         for p in &memory.read {
-            if !within(&approved_read, p) {
+            if !within(approved_read, p) {
                 more.push(format!("reading memory under `{p}`"));
             }
         }
         for p in &memory.write {
-            if !within(&approved_write, p) {
+            if !within(approved_write, p) {
                 more.push(format!("writing memory under `{p}`"));
             }
         }
@@ -81,10 +81,12 @@ pub fn escalations(
     more
 }
 
-/// A requested prefix lies inside the approved scope when the scope covers
-/// it and, for a directory, everything under it.
-fn within(scope: &Scope, prefix: &str) -> bool {
-    if scope.is_everything() {
+/// A requested prefix lies inside the approved entries when it is one of
+/// them, or when the approved scope covers everything it could reach: the
+/// paths under it and, for an entry without a trailing '/', the path itself.
+fn within(approved: &[String], prefix: &str) -> bool {
+    let scope = Scope::new(approved);
+    if scope.is_everything() || approved.iter().any(|a| a == prefix) {
         return true;
     }
     if prefix.is_empty() {
@@ -92,7 +94,8 @@ fn within(scope: &Scope, prefix: &str) -> bool {
     }
     let base = prefix.trim_end_matches('/');
     // A probe path under the prefix: covered only if the whole directory is.
-    scope.covers(base) && scope.covers(&format!("{base}/\u{1}probe"))
+    let under = scope.covers(&format!("{base}/\u{1}probe"));
+    under && (prefix.ends_with('/') || scope.covers(base))
 }
 
 #[cfg(test)]
@@ -119,6 +122,12 @@ mod tests {
         assert!(escalations(T, &fewer, T, &approved).is_empty());
         let narrower = caps("[capabilities.memory]\nread = [\"notes/a/\"]\n");
         assert!(escalations(T, &narrower, T, &approved).is_empty());
+        let file_and_dir = caps("[capabilities.memory]\nread = [\"notes\"]\n");
+        assert_eq!(
+            escalations(T, &file_and_dir, T, &approved).len(),
+            1,
+            "`notes` also names the document `notes`, outside `notes/`"
+        );
     }
 
     #[test]
