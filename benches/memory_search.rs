@@ -314,6 +314,7 @@ struct Report {
     vector: Latency,
     empty_results: usize,
     mean_text_matches: f64,
+    similarity: Option<[f64; 4]>,
     recall: Option<f64>,
 }
 
@@ -473,6 +474,33 @@ fn fts_expression(query: &str) -> Option<String> {
 
 fn blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Ranks at which [`similarity_curve`] reports the exact cosine similarity.
+const CURVE_RANKS: [usize; 4] = [1, 10, 40, 1000];
+
+/// Mean exact cosine similarity between a query and its neighbours at
+/// [`CURVE_RANKS`], over the first 20 queries: how far the true nearest
+/// neighbours stand out from the crowd (a flat curve means near-ties,
+/// which no approximate index can be expected to reproduce).
+fn similarity_curve(conn: &rusqlite::Connection, measured: &[String]) -> Res<[f64; 4]> {
+    let embedder = LocalEmbedder::default();
+    let k = CURVE_RANKS[3] as i64;
+    let mut stmt = conn.prepare(
+        "SELECT distance FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
+    )?;
+    let mut sums = [0f64; 4];
+    let queries = &measured[..measured.len().min(20)];
+    for q in queries {
+        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
+        let d: Vec<f64> = stmt
+            .query_map(rusqlite::params![blob(&v), k], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (sum, rank) in sums.iter_mut().zip(CURVE_RANKS) {
+            *sum += 1.0 - d.get(rank - 1).copied().unwrap_or(1.0);
+        }
+    }
+    Ok(sums.map(|s| s / queries.len().max(1) as f64))
 }
 
 /// The two halves of SQLite's hybrid search, timed apart with the store's
@@ -671,9 +699,16 @@ async fn run_sqlite(setup: &Setup) -> Res<Report> {
     let Database::Sqlite(sqlite) = &db else {
         return Err("not SQLite".into());
     };
-    (report.fts, report.vector, report.mean_text_matches) = sqlite
-        .call(move |conn| sqlite_parts(conn, &measured))
+    let parts;
+    (parts, report.similarity) = sqlite
+        .call(move |conn| -> Res<_> {
+            Ok((
+                sqlite_parts(conn, &measured)?,
+                Some(similarity_curve(conn, &measured)?),
+            ))
+        })
         .await?;
+    (report.fts, report.vector, report.mean_text_matches) = parts;
     drop(db);
     report.size_mb = ["", "-wal"]
         .iter()
@@ -789,6 +824,12 @@ fn print(reports: &[Report], setup: &Setup) {
             "{}: {}; mean full-text matches per query {:.0} of {}; queries with no result {}",
             r.backend, r.version, r.mean_text_matches, r.chunks, r.empty_results
         );
+        if let Some(sim) = r.similarity {
+            print!(
+                "; mean exact cosine similarity of the neighbours ranked {CURVE_RANKS:?}: {:.3} / {:.3} / {:.3} / {:.3}",
+                sim[0], sim[1], sim[2], sim[3]
+            );
+        }
         if let Some(recall) = r.recall {
             print!(
                 "; HNSW recall of the {} vector candidates vs exact: {:.3} (first {RECALL_QUERIES} queries)",
