@@ -236,7 +236,11 @@ impl MemoryStore for SqliteMemory {
         let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
-                check_index(conn, &model, dims)?;
+                // One read transaction: both lists and the hits come from the
+                // same snapshot, so a concurrent delete cannot leave a ranked
+                // chunk without its row.
+                let conn = conn.transaction()?;
+                check_index(&conn, &model, dims)?;
                 let mut text_ids: Vec<i64> = Vec::new();
                 if let Some(fts) = &fts {
                     let mut stmt = conn.prepare_cached(
@@ -260,9 +264,14 @@ impl MemoryStore for SqliteMemory {
                 )?;
                 let mut hits = Vec::new();
                 for f in indexer::fuse(&text_ids, &vector_ids, limit) {
-                    let (path, snippet, heading) = stmt.query_row([f.chunk_id], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-                    })?;
+                    let row = stmt
+                        .query_row([f.chunk_id], |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+                        })
+                        .optional()?;
+                    let Some((path, snippet, heading)) = row else {
+                        continue;
+                    };
                     hits.push(SearchHit {
                         path,
                         snippet,
