@@ -21,7 +21,7 @@ use super::reload::Admission;
 use crate::capabilities::Grants;
 use crate::capabilities::escalation::escalations;
 use crate::config::Home;
-use crate::store::domains::{ComponentRecord, ComponentStore, GrantRecord, GrantStatus};
+use crate::store::domains::{ComponentStore, GrantRecord, GrantStatus};
 use crate::trust::{SignatureFile, TrustStore};
 
 type Settings = BTreeMap<String, BTreeMap<String, String>>;
@@ -152,6 +152,13 @@ impl InstalledPolicy {
                 more.join("; ")
             ));
         }
+        // The record keeps the manifest as installed; it was just parsed,
+        // so a read failure here means the files are changing: refuse.
+        let manifest_text = super::discovery::manifest_path_for(&bundle.wasm)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .ok_or_else(|| {
+                "the manifest could not be read again; retrying on the next change".to_string()
+            })?;
         let grant = ApprovedGrant {
             kind: manifest.kind,
             capabilities: manifest.capabilities.clone(),
@@ -169,19 +176,12 @@ impl InstalledPolicy {
             })
             .await
             .map_err(|e| e.to_string())?;
-        let manifest_text = std::fs::read_to_string(
-            super::discovery::manifest_path_for(&bundle.wasm).unwrap_or_default(),
-        )
-        .unwrap_or_default();
         store
-            .record_install(&ComponentRecord {
-                name: name.clone(),
-                version: manifest.version.to_string(),
-                kind: manifest.kind.as_str().to_string(),
-                digest: hex.to_string(),
-                manifest: manifest_text,
-                installed_at: crate::store::now_ms(),
-            })
+            .record_install(&super::install::component_record(
+                manifest,
+                &manifest_text,
+                hex,
+            ))
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(component = %name, version = %manifest.version, "upgrade approved: it asks for no more than the approved version");

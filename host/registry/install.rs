@@ -323,20 +323,34 @@ pub async fn install(
     Ok(Outcome::Installed { plan })
 }
 
+/// The install record of a release (also written by the admission policy
+/// when it approves an upgrade in place).
+pub(crate) fn component_record(
+    manifest: &Manifest,
+    manifest_text: &str,
+    release_digest: &str,
+) -> ComponentRecord {
+    ComponentRecord {
+        name: manifest.name.clone(),
+        version: manifest.version.to_string(),
+        kind: manifest.kind.as_str().to_string(),
+        digest: release_digest.to_string(),
+        manifest: manifest_text.to_string(),
+        installed_at: crate::store::now_ms(),
+    }
+}
+
 async fn record_install(
     store: &dyn ComponentStore,
     candidate: &Candidate,
     digest: &str,
 ) -> Result<(), InstallError> {
     store
-        .record_install(&ComponentRecord {
-            name: candidate.manifest.name.clone(),
-            version: candidate.manifest.version.to_string(),
-            kind: candidate.manifest.kind.as_str().to_string(),
-            digest: digest.to_string(),
-            manifest: candidate.manifest_text.clone(),
-            installed_at: crate::store::now_ms(),
-        })
+        .record_install(&component_record(
+            &candidate.manifest,
+            &candidate.manifest_text,
+            digest,
+        ))
         .await?;
     Ok(())
 }
