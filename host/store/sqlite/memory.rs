@@ -1,11 +1,13 @@
-//! Workspace memory on SQLite: FTS5 for words, sqlite-vec `vec0` (cosine)
-//! for vectors, fused by reciprocal rank.
+//! Workspace memory on SQLite: FTS5 for words, vectors stored in a
+//! sqlite-vec `vec0` table and searched exactly from an in-memory copy
+//! ([`super::vector_cache`]), fused by reciprocal rank.
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteDb;
+use super::vector_cache::{Change, check_index, index_meta};
 use crate::memory::embedder::Embedder;
 use crate::memory::indexer::{self, Indexer, Prepared, search_terms};
 use crate::memory::workspace::{
@@ -26,35 +28,32 @@ impl SqliteMemory {
             indexer: Indexer::new(embedder),
         }
     }
+
+    /// The vector half of [`MemoryStore::search`] alone: the ids of the `k`
+    /// chunks nearest to `query` by cosine similarity, best first (empty
+    /// when the query has no direction). For benchmarks and tests.
+    pub async fn nearest(&self, query: &str, k: usize) -> Result<Vec<i64>, MemoryError> {
+        let vector = self.indexer.embed_query(query)?;
+        let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
+        let cache = self.db.vector_cache().clone();
+        self.db
+            .call(move |conn| -> Result<_, MemoryError> {
+                let (_tx, ids) = cache.read_nearest(conn, &model, dims, vector.as_deref(), k)?;
+                Ok(ids)
+            })
+            .await
+    }
+
+    /// How many times the in-memory vectors were loaded in full from the
+    /// database (by any handle on this database); writes through this
+    /// process update them in place instead.
+    pub fn vector_loads(&self) -> u64 {
+        self.db.vector_cache().loads()
+    }
 }
 
 fn as_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// The index's (model, dimensions), if it was ever built.
-fn index_meta(conn: &Connection) -> Result<Option<(String, usize)>, MemoryError> {
-    Ok(conn
-        .query_row(
-            "SELECT model, dimensions FROM memory_index WHERE id = 1",
-            [],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-        )
-        .optional()?
-        .map(|(m, d)| (m, usize::try_from(d).unwrap_or(0))))
-}
-
-fn check_index(conn: &Connection, model: &str, dims: usize) -> Result<(), MemoryError> {
-    match index_meta(conn)? {
-        None => Err(MemoryError::IndexNotBuilt),
-        Some((m, d)) if m == model && d == dims => Ok(()),
-        Some((index_model, index_dims)) => Err(MemoryError::EmbedderMismatch {
-            index_model,
-            index_dims,
-            model: model.to_string(),
-            dims,
-        }),
-    }
 }
 
 /// Creates the vector table for this embedder on first use.
@@ -68,10 +67,15 @@ fn ensure_index(tx: &Transaction, model: &str, dims: usize) -> Result<(), Memory
             params![model, dims as i64, now_ms()],
         )?;
     }
-    check_index(tx, model, dims)
+    check_index(tx, model, dims).map(|_| ())
 }
 
-fn delete_chunks(tx: &Transaction, document_id: i64) -> Result<(), MemoryError> {
+/// Deletes a document's chunks and their vectors; returns the chunk ids.
+fn delete_chunks(tx: &Transaction, document_id: i64) -> Result<Vec<i64>, MemoryError> {
+    let ids: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM memory_chunks WHERE document_id = ?1")?
+        .query_map([document_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     if index_meta(tx)?.is_some() {
         tx.execute(
             "DELETE FROM memory_vec WHERE chunk_id IN (SELECT id FROM memory_chunks WHERE document_id = ?1)",
@@ -82,7 +86,7 @@ fn delete_chunks(tx: &Transaction, document_id: i64) -> Result<(), MemoryError> 
         "DELETE FROM memory_chunks WHERE document_id = ?1",
         [document_id],
     )?;
-    Ok(())
+    Ok(ids)
 }
 
 /// The query's words as an FTS5 expression: each quoted, OR-ed.
@@ -94,15 +98,18 @@ fn fts_query(query: &str) -> Option<String> {
     (!quoted.is_empty()).then(|| quoted.join(" OR "))
 }
 
+/// Stores one document with its chunks and vectors; returns what happened
+/// and, unless nothing changed, the change to the vectors.
 fn store_document(
     tx: &Transaction,
     path: &str,
     prepared: &Prepared,
     model: &str,
     dims: usize,
-) -> Result<WriteOutcome, MemoryError> {
+) -> Result<(WriteOutcome, Option<Change>), MemoryError> {
     ensure_index(tx, model, dims)?;
     let now = now_ms();
+    let mut removed = Vec::new();
     let existing: Option<(i64, String)> = tx
         .query_row(
             "SELECT id, content_hash FROM memory_documents WHERE path = ?1",
@@ -111,9 +118,9 @@ fn store_document(
         )
         .optional()?;
     let (id, outcome) = match existing {
-        Some((_, old)) if old == prepared.hash => return Ok(WriteOutcome::Unchanged),
+        Some((_, old)) if old == prepared.hash => return Ok((WriteOutcome::Unchanged, None)),
         Some((id, _)) => {
-            delete_chunks(tx, id)?;
+            removed = delete_chunks(tx, id)?;
             tx.execute(
                 "UPDATE memory_documents SET content = ?1, content_hash = ?2, updated_at = ?3 WHERE id = ?4",
                 params![prepared.content, prepared.hash, now, id],
@@ -128,6 +135,7 @@ fn store_document(
             (tx.last_insert_rowid(), WriteOutcome::Created)
         }
     };
+    let mut added = Vec::with_capacity(prepared.chunks.len());
     for (chunk, vector) in prepared.chunks.iter().zip(&prepared.vectors) {
         tx.execute(
             "INSERT INTO memory_chunks (document_id, idx, text, heading, start_byte, end_byte) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -138,8 +146,9 @@ fn store_document(
             "INSERT INTO memory_vec (chunk_id, embedding) VALUES (?1, ?2)",
             params![chunk_id, as_blob(vector)],
         )?;
+        added.push((chunk_id, vector.clone()));
     }
-    Ok(outcome)
+    Ok((outcome, Some(Change::Chunks { removed, added })))
 }
 
 #[async_trait::async_trait]
@@ -154,12 +163,16 @@ impl MemoryStore for SqliteMemory {
         let prepared = self.indexer.prepare(content)?;
         let path = path.to_string();
         let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
+        let cache = self.db.vector_cache().clone();
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let outcome = store_document(&tx, &path, &prepared, &model, dims)?;
-                tx.commit()?;
+                let (outcome, change) = store_document(&tx, &path, &prepared, &model, dims)?;
+                match change {
+                    Some(change) => cache.commit(tx, change)?,
+                    None => tx.commit()?,
+                }
                 Ok(outcome)
             })
             .await
@@ -192,6 +205,7 @@ impl MemoryStore for SqliteMemory {
     async fn delete(&self, path: &str) -> Result<bool, MemoryError> {
         validate_path(path)?;
         let path = path.to_string();
+        let cache = self.db.vector_cache().clone();
         Ok(self
             .db
             .call(move |conn| -> Result<_, MemoryError> {
@@ -205,9 +219,17 @@ impl MemoryStore for SqliteMemory {
                     )
                     .optional()?;
                 let Some(id) = id else { return Ok(false) };
-                delete_chunks(&tx, id)?;
+                let removed = delete_chunks(&tx, id)?;
                 tx.execute("DELETE FROM memory_documents WHERE id = ?1", [id])?;
-                tx.commit()?;
+                if index_meta(&tx)?.is_some() {
+                    let change = Change::Chunks {
+                        removed,
+                        added: Vec::new(),
+                    };
+                    cache.commit(tx, change)?;
+                } else {
+                    tx.commit()?; // no index, so no vectors to account for
+                }
                 Ok(true)
             })
             .await?)
@@ -230,33 +252,26 @@ impl MemoryStore for SqliteMemory {
 
     async fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, MemoryError> {
         let limit = limit.clamp(1, indexer::MAX_RESULTS);
-        let candidates = indexer::candidates(limit) as i64;
+        let candidates = indexer::candidates(limit);
         let vector = self.indexer.embed_query(query)?;
         let fts = fts_query(query);
         let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
+        let cache = self.db.vector_cache().clone();
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 // One read transaction: both lists and the hits come from the
                 // same snapshot, so a concurrent delete cannot leave a ranked
-                // chunk without its row.
-                let conn = conn.transaction()?;
-                check_index(&conn, &model, dims)?;
+                // chunk without its row; the vector list comes from the
+                // in-memory copy brought up to that snapshot.
+                let (conn, vector_ids) =
+                    cache.read_nearest(conn, &model, dims, vector.as_deref(), candidates)?;
                 let mut text_ids: Vec<i64> = Vec::new();
                 if let Some(fts) = &fts {
                     let mut stmt = conn.prepare_cached(
                         "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
                     )?;
                     text_ids = stmt
-                        .query_map(params![fts, candidates], |r| r.get(0))?
-                        .collect::<Result<_, _>>()?;
-                }
-                let mut vector_ids: Vec<i64> = Vec::new();
-                if let Some(vector) = &vector {
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
-                    )?;
-                    vector_ids = stmt
-                        .query_map(params![as_blob(vector), candidates], |r| r.get(0))?
+                        .query_map(params![fts, candidates as i64], |r| r.get(0))?
                         .collect::<Result<_, _>>()?;
                 }
                 let mut stmt = conn.prepare_cached(
@@ -302,9 +317,13 @@ impl MemoryStore for SqliteMemory {
         }
         let count = prepared.len();
         let (model, dims) = (self.indexer.model().to_string(), self.indexer.dimensions());
+        let cache = self.db.vector_cache().clone();
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                // The generation carries over the rebuilt row, so a copy of
+                // the old index held anywhere can never look current.
+                let generation = index_meta(&tx)?.map_or(0, |m| m.generation);
                 tx.execute_batch(
                     "DELETE FROM memory_chunks; DROP TABLE IF EXISTS memory_vec; DELETE FROM memory_index;",
                 )?;
@@ -314,8 +333,8 @@ impl MemoryStore for SqliteMemory {
                     tx.execute("UPDATE memory_documents SET content_hash = '' WHERE path = ?1", [path])?;
                     store_document(&tx, path, p, &model, dims)?;
                 }
-                tx.commit()?;
-                Ok(())
+                tx.execute("UPDATE memory_index SET generation = ?1 WHERE id = 1", [generation])?;
+                cache.commit(tx, Change::Rebuilt)
             })
             .await?;
         Ok(count)
