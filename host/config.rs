@@ -255,6 +255,12 @@ impl Home {
         self.root.join("components")
     }
 
+    /// Development builds placed by `ironclaw component dev`: unsigned,
+    /// loaded with a warning, ahead of installed and bundled versions.
+    pub fn dev_dir(&self) -> PathBuf {
+        self.root.join("dev")
+    }
+
     /// Creates the data directory (owner-only) if needed.
     pub fn ensure(&self) -> std::io::Result<()> {
         create_private_dir(&self.root)

@@ -15,8 +15,9 @@ fn ironclaw(home: &Path, args: &[&str]) -> Output {
         .expect("run ironclaw")
 }
 
+/// An owner's home: it trusts the key that signed the bundled set.
 fn home() -> std::path::PathBuf {
-    support::temp_home().root().to_path_buf()
+    support::owner_home().root().to_path_buf()
 }
 
 fn stdout(o: &Output) -> String {
@@ -243,6 +244,60 @@ fn run_loads_components_and_stops_on_sigterm() {
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("ready") && err.contains("stopping"), "{err}");
+}
+
+#[test]
+fn the_bundled_set_serves_only_when_signed_by_a_trusted_key() {
+    support::components_dir();
+    let untrusting = support::temp_home().root().to_path_buf();
+    let o = ironclaw(&untrusting, &["run", "--check"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("echo not loaded: bundled component refused") && err.contains("keys trust"),
+        "{err}"
+    );
+    assert!(!err.contains("echo 0.1.0 [tool]"), "{err}");
+    let o = ironclaw(&untrusting, &["tool", "call", "echo", "--params", "{}"]);
+    assert!(
+        !o.status.success(),
+        "an untrusted bundled echo must not answer"
+    );
+
+    // A trusted key admits the set; one flipped byte refuses that component.
+    let bundled = tempfile::tempdir().unwrap();
+    let bin_dir = bundled.path().join("release");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let set = bundled.path().join("components");
+    std::fs::create_dir_all(&set).unwrap();
+    for f in [
+        "echo.wasm",
+        "echo.toml",
+        "echo.sig",
+        "time.wasm",
+        "time.toml",
+        "time.sig",
+    ] {
+        std::fs::copy(support::components_dir().join(f), set.join(f)).unwrap();
+    }
+    let mut wasm = std::fs::read(set.join("time.wasm")).unwrap();
+    let last = wasm.len() - 1;
+    wasm[last] ^= 1;
+    std::fs::write(set.join("time.wasm"), wasm).unwrap();
+    let bin = bin_dir.join("ironclaw");
+    std::fs::copy(env!("CARGO_BIN_EXE_ironclaw"), &bin).unwrap();
+    let o = Command::new(&bin)
+        .args(["run", "--check"])
+        .env("IRONCLAW_HOME", home())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("echo 0.1.0 [tool]"), "{err}");
+    assert!(
+        err.contains("time not loaded: bundled component refused"),
+        "{err}"
+    );
 }
 
 fn ironclaw_stdin(home: &Path, args: &[&str], input: &str) -> Output {

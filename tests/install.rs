@@ -288,3 +288,49 @@ fn a_running_host_keeps_the_old_version_until_approval_then_swaps() {
     let _ = host.kill();
     let _ = host.wait();
 }
+
+/// A signed, trusted new version copied into place by hand: asking for no
+/// more than the approved version, it is approved on the spot (and
+/// recorded); asking for more, or unsigned, it is refused and the approved
+/// version is what `component list` still shows.
+#[test]
+fn a_hand_placed_upgrade_serves_only_within_the_approved_grant() {
+    let env = Env::new();
+    env.sign();
+    env.ok(&["component", "install", &env.wasm(), "--yes"]);
+    let place = |with_sig: bool| {
+        for ext in ["wasm", "toml"] {
+            std::fs::copy(env.src.join(format!("echo.{ext}")), env.installed(ext)).unwrap();
+        }
+        if with_sig {
+            std::fs::copy(env.src.join("echo.sig"), env.installed("sig")).unwrap();
+        } else {
+            let _ = std::fs::remove_file(env.installed("sig"));
+        }
+    };
+    let version = |env: &Env| env.list()[0]["version"].as_str().unwrap().to_string();
+
+    env.set_manifest("0.1.1", "");
+    env.sign();
+    place(true);
+    let said = env.ok(&["run", "--check"]);
+    assert!(said.contains("echo 0.1.1 [tool]"), "{said}");
+    assert_eq!(version(&env), "0.1.1", "the upgrade is recorded");
+
+    env.set_manifest("0.1.2", MORE);
+    env.sign();
+    place(true);
+    let said = env.ok(&["run", "--check"]);
+    assert!(said.contains("asks for more than approved"), "{said}");
+    assert!(!said.contains("echo 0.1.2 [tool]"), "{said}");
+    assert_eq!(version(&env), "0.1.1");
+
+    env.set_manifest("0.1.3", "");
+    place(false);
+    let said = env.ok(&["run", "--check"]);
+    assert!(
+        !said.contains("echo 0.1.3 [tool]"),
+        "unsigned must not serve: {said}"
+    );
+    assert_eq!(version(&env), "0.1.1");
+}

@@ -432,7 +432,7 @@ fn ironclaw(home: &Path, args: &[&str]) -> Output {
 #[test]
 fn cli_tool_call_writes_to_the_workspace() {
     components_dir();
-    let h = support::temp_home().root().to_path_buf();
+    let h = support::owner_home().root().to_path_buf();
     let o = ironclaw(&h, &["tool", "call", "echo", "--params", r#"{"text":"x"}"#]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(

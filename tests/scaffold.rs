@@ -215,8 +215,10 @@ fn assert_fits_world(wasm: &Path, kind: ComponentKind) {
     }
 }
 
-/// Generates, builds for wasm32-wasip2 and checks a kind other than tool
-/// (the host does not load those into the agent yet).
+/// Generates, builds for wasm32-wasip2, checks a kind other than tool
+/// against its world, and installs it signed (the host serves those kinds
+/// once the agent loop, channels and filters land; installing is already
+/// the whole owner path: verify, show, approve, record, copy).
 fn builds_and_fits(kind: ComponentKind, name: &str) {
     let generated = generate(kind, name);
     let manifest = manifest_of(&generated);
@@ -224,6 +226,28 @@ fn builds_and_fits(kind: ComponentKind, name: &str) {
     assert_eq!(manifest.name, name);
     let wasm = build_wasip2(&generated);
     assert_fits_world(&wasm, kind);
+    installs_and_lists(kind, &wasm, &generated);
+}
+
+fn installs_and_lists(kind: ComponentKind, wasm: &Path, generated: &Generated) {
+    let name = manifest_of(generated).name;
+    let installed = install(wasm, generated);
+    let list: serde_json::Value =
+        serde_json::from_str(installed.ironclaw(&["component", "list", "--json"]).trim()).unwrap();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+    assert_eq!(row["kind"], kind.as_str(), "{row}");
+    assert!(
+        installed
+            .home
+            .join("components")
+            .join(format!("{name}.wasm"))
+            .is_file()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -279,9 +303,34 @@ async fn tool_crate_builds_loads_and_greets() {
     install_and_call(&wasm, &generated);
 }
 
-/// `keys generate` → `component sign` → `component install --yes` →
-/// `tool call`, in a fresh home, with the real binary.
-fn install_and_call(wasm: &Path, generated: &Generated) {
+/// A fresh owner's home into which a generated component was installed.
+struct Installed {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+}
+
+impl Installed {
+    /// Runs the real binary in this home; panics unless it succeeds.
+    fn ironclaw(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
+            .args(args)
+            .env("IRONCLAW_HOME", &self.home)
+            .env_remove("DATABASE_URL")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// `keys generate` → `component sign` → `component install --yes`, in a
+/// fresh home, with the real binary.
+fn install(wasm: &Path, generated: &Generated) -> Installed {
     let dir = tempfile::tempdir().unwrap();
     let (home, stage) = (dir.path().join("home"), dir.path().join("stage"));
     std::fs::create_dir_all(&stage).unwrap();
@@ -296,26 +345,18 @@ fn install_and_call(wasm: &Path, generated: &Generated) {
         stage.join(format!("{stem}.toml")),
     )
     .unwrap();
-    let ironclaw = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_ironclaw"))
-            .args(args)
-            .env("IRONCLAW_HOME", &home)
-            .env_remove("DATABASE_URL")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let installed = Installed { _dir: dir, home };
     let staged = staged.display().to_string();
-    ironclaw(&["keys", "generate", "--name", "author", "--trust"]);
-    ironclaw(&["component", "sign", &staged, "--key", "author"]);
-    ironclaw(&["component", "install", &staged, "--yes"]);
-    let out = ironclaw(&[
+    installed.ironclaw(&["keys", "generate", "--name", "author", "--trust"]);
+    installed.ironclaw(&["component", "sign", &staged, "--key", "author"]);
+    installed.ironclaw(&["component", "install", &staged, "--yes"]);
+    installed
+}
+
+/// Installs the tool and calls it through the binary.
+fn install_and_call(wasm: &Path, generated: &Generated) {
+    let installed = install(wasm, generated);
+    let out = installed.ironclaw(&[
         "tool",
         "call",
         "scaffold_greeter",
@@ -374,17 +415,17 @@ async fn tool_crate_builds_with_cargo_component() {
 }
 
 #[test]
-fn channel_crate_builds_and_fits_its_world() {
+fn channel_crate_builds_fits_its_world_and_installs() {
     builds_and_fits(ComponentKind::Channel, "scaffold-channel");
 }
 
 #[test]
-fn llm_adapter_crate_builds_and_fits_its_world() {
+fn llm_adapter_crate_builds_fits_its_world_and_installs() {
     builds_and_fits(ComponentKind::LlmAdapter, "scaffold-llm");
 }
 
 #[test]
-fn safety_filter_crate_builds_and_fits_its_world() {
+fn safety_filter_crate_builds_fits_its_world_and_installs() {
     builds_and_fits(ComponentKind::SafetyFilter, "scaffold-safety");
 }
 
@@ -393,13 +434,14 @@ fn safety_filter_crate_builds_and_fits_its_world() {
 /// keeps it from attaching to the outer one (without it, cargo refuses to
 /// build a package that "believes it's in a workspace when it's not").
 #[test]
-fn hook_crate_builds_and_fits_its_world_even_inside_another_workspace() {
+fn hook_crate_builds_fits_and_installs_even_inside_another_workspace() {
     let generated = generate(ComponentKind::Hook, "scaffold-hook");
     let outer = std::fs::read_to_string(support::repo().join("Cargo.toml")).unwrap();
     assert!(outer.contains("\n[workspace]\n"));
     assert!(generated.dir.starts_with(support::repo()));
     let wasm = build_wasip2(&generated);
     assert_fits_world(&wasm, ComponentKind::Hook);
+    installs_and_lists(ComponentKind::Hook, &wasm, &generated);
 }
 
 #[test]

@@ -21,6 +21,9 @@ pub enum ComponentCommand {
     Verify(VerifyArgs),
     /// Create a new component crate (tool, channel, llm, safety or hook).
     New(super::component_new::NewArgs),
+    /// Build a component crate and reload it into a running host on every
+    /// source change (unsigned development build; Ctrl-C takes it away).
+    Dev(super::component_dev::DevArgs),
     /// Verify, show what it asks for, ask the owner (or --yes), and install.
     Install(super::component_install::InstallArgs),
     /// Approve the version of a component that waits for approval.
@@ -55,6 +58,7 @@ pub async fn run(ctx: &Context, cmd: ComponentCommand) -> Result<(), CliError> {
         ComponentCommand::Sign(args) => sign(ctx, args),
         ComponentCommand::Verify(args) => verify(ctx, args),
         ComponentCommand::New(args) => super::component_new::run(ctx, args).await,
+        ComponentCommand::Dev(args) => super::component_dev::run(ctx, args).await,
         ComponentCommand::Install(args) => super::component_install::install_cmd(ctx, args).await,
         ComponentCommand::Approve(args) => super::component_install::approve_cmd(ctx, args).await,
         ComponentCommand::List(args) => super::component_install::list_cmd(ctx, args).await,

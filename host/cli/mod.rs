@@ -1,6 +1,7 @@
 //! The `ironclaw` command line: one file per command group.
 
 mod component;
+mod component_dev;
 mod component_install;
 mod component_new;
 mod db;

@@ -33,6 +33,12 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(e.to_string()))?
         .len();
     let mut runtime = ctx.runtime()?;
+    // Watched below: both must exist now, or a first install or `component
+    // dev` build would go unseen until a restart.
+    for dir in [ctx.home.components_dir(), ctx.home.dev_dir()] {
+        crate::config::create_private_dir(&dir)
+            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
     runtime.set_memory(memory.clone());
     let runtime = Arc::new(runtime);
     let reloader = Arc::new(
@@ -102,7 +108,7 @@ pub(crate) fn status_file(ctx: &Context) -> PathBuf {
     ctx.home.root().join("run").join("components.json")
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -10,6 +10,17 @@
 //! A signed, trusted new version dropped in by hand that asks for the same
 //! or less than the approved version is approved on the spot (the upgrade
 //! rule); one asking for more is refused until installed and approved.
+//!
+//! The bundled set beside the binary serves only when signed by a key the
+//! owner trusts (the machine's bundled-publisher key, which `scripts/run`
+//! trusts, or a release key); it is then granted what it requests without
+//! questions — that key is the owner's yes. Unsigned or untrusted bundled
+//! components are refused.
+//!
+//! The owner's own directories (`components.paths`) and the builds of
+//! `ironclaw component dev` (`IRONCLAW_HOME/dev`) are the development path:
+//! granted what they request, with a warning on every load, because only the
+//! owner writes there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +40,8 @@ type Settings = BTreeMap<String, BTreeMap<String, String>>;
 pub struct InstalledPolicy {
     home: Home,
     installed: PathBuf,
+    /// The bundled set's directory, when the binary has one beside it.
+    bundled: Option<PathBuf>,
     /// `None` when the database could not be opened: installed components
     /// are then refused (fail closed), the rest still load.
     store: Option<Arc<dyn ComponentStore>>,
@@ -44,6 +57,7 @@ impl InstalledPolicy {
     ) -> InstalledPolicy {
         InstalledPolicy {
             installed: home.components_dir(),
+            bundled: super::discovery::bundled_dir(),
             home,
             store,
             settings,
@@ -71,9 +85,36 @@ impl InstalledPolicy {
             .ok_or_else(|| "the database is unavailable, so no grant can be checked".to_string())
     }
 
+    /// The policy for another bundled directory (tests; a packaged layout).
+    pub fn with_bundled_dir(mut self, dir: Option<PathBuf>) -> InstalledPolicy {
+        self.bundled = dir;
+        self
+    }
+
     fn is_installed_dir(&self, wasm: &Path) -> bool {
-        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        wasm.parent().map(canon) == Some(canon(&self.installed))
+        in_dir(wasm, &self.installed)
+    }
+
+    fn is_bundled_dir(&self, wasm: &Path) -> bool {
+        self.bundled.as_deref().is_some_and(|d| in_dir(wasm, d))
+    }
+
+    /// A bundled component: its signature must verify with a trusted key.
+    fn bundled(&self, bundle: &Bundle, digest: &blake3::Hash) -> Result<Grants, String> {
+        let trust = TrustStore::load(&self.home).map_err(|e| format!("trust store: {e}"))?;
+        let refuse = |why: String| {
+            format!(
+                "bundled component refused: {why}; trust the key that signed the bundled set \
+                 (`ironclaw keys trust \"$(scripts/sign-bundled --pub)\"`, which scripts/run does)"
+            )
+        };
+        let (sig, _) =
+            SignatureFile::read_sidecar(&bundle.wasm).map_err(|e| refuse(e.to_string()))?;
+        let verified = crate::trust::verify_digest(*digest, &bundle.manifest, &sig, &trust)
+            .and_then(|v| v.require_trusted())
+            .map_err(|e| refuse(e.to_string()))?;
+        tracing::debug!(component = %bundle.manifest.name, key = %verified.key_id, "bundled component signed by a trusted key");
+        Ok(self.grants(&bundle.manifest))
     }
 
     async fn installed(&self, bundle: &Bundle, digest: &blake3::Hash) -> Result<Grants, String> {
@@ -200,9 +241,21 @@ impl Admission for InstalledPolicy {
         if self.is_installed_dir(&bundle.wasm) {
             return self.installed(bundle, digest).await;
         }
-        // The owner's own component directories (`components.paths`) and
-        // the bundled set beside the binary: the development path, granted
-        // what the manifest requests, until the bundled set is signed.
+        if self.is_bundled_dir(&bundle.wasm) {
+            return self.bundled(bundle, digest);
+        }
+        // The development path: the owner's own directories and
+        // `component dev` builds. Loud on every load, by design.
+        tracing::warn!(
+            component = %bundle.manifest.name,
+            path = %bundle.wasm.display(),
+            "development component: not signature-checked, granted what it requests"
+        );
         Ok(self.grants(&bundle.manifest))
     }
+}
+
+fn in_dir(wasm: &Path, dir: &Path) -> bool {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    wasm.parent().map(canon) == Some(canon(dir))
 }

@@ -14,11 +14,13 @@ pub struct Bundle {
     pub manifest: Manifest,
 }
 
-/// Directories searched, in order: the owner's `components.paths`, installed
-/// components under `IRONCLAW_HOME`, then the bundled set beside the binary
+/// Directories searched, in order: the owner's `components.paths`, the
+/// development builds of `ironclaw component dev`, installed components
+/// under `IRONCLAW_HOME`, then the bundled set beside the binary
 /// (`target/components` for a `target/release/ironclaw`).
 pub fn search_path(config: &Config, home: &Home) -> Vec<PathBuf> {
     let mut dirs = config.components.paths.clone();
+    dirs.push(home.dev_dir());
     dirs.push(home.components_dir());
     if let Some(bundled) = bundled_dir() {
         dirs.push(bundled);

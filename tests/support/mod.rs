@@ -45,6 +45,27 @@ pub fn temp_home() -> Home {
     Home::at(dir.keep())
 }
 
+/// A fresh data directory whose owner trusts the key that signed the
+/// bundled set (`scripts/sign-bundled`), as `scripts/run` arranges for a
+/// real owner: without it the host refuses the bundled components.
+pub fn owner_home() -> Home {
+    let home = temp_home();
+    let keys = repo().join("target/publisher-home/keys");
+    let public = std::fs::read_dir(&keys)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: run scripts/sign-bundled first (the README's test command does)",
+                keys.display()
+            )
+        })
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "pub"))
+        .expect("a bundled-publisher public key");
+    let key = ironclaw::trust::PublicKey::load(&public).expect("publisher key");
+    ironclaw::trust::trust_key(&home, &key).expect("trust the publisher key");
+    home
+}
+
 /// One runtime per test binary (its precompiled cache is shared by the tests).
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: LazyLock<Runtime> =
