@@ -9,6 +9,7 @@ pub mod memory;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;
+pub mod secrets;
 pub mod store;
 pub mod toml_file;
 pub mod trust;

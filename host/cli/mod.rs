@@ -10,6 +10,7 @@ mod keys;
 mod memory;
 mod registry;
 mod run;
+mod secrets;
 mod tool;
 
 use std::path::PathBuf;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Build registry indexes (index.json over signed components).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// The secrets vault: values components may send, encrypted at rest.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -114,6 +118,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Component(cmd) => component::run(&ctx, cmd).await,
         Command::Registry(cmd) => registry::run(&ctx, cmd).await,
+        Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
     }
 }
 
