@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod config;
 pub mod cpu;
+pub mod leak;
 pub mod memory;
 pub mod registry;
 pub mod runtime;
