@@ -106,7 +106,9 @@ pub struct HttpRequest {
 pub struct HttpRule {
     #[serde(default = "default_https")]
     pub scheme: String,
-    /// Exact host or `*.example.com`.
+    /// Exact host, `*.example.com`, or `*` alone for any host. Even `*`
+    /// leaves the host's address check in force: private, loopback,
+    /// link-local and metadata addresses are refused whatever the rule says.
     pub host: String,
     pub port: Option<u16>,
     #[serde(default = "default_root")]
@@ -396,5 +398,17 @@ fuel = 1000
                 prefix: String::new()
             }
         );
+    }
+
+    #[test]
+    fn a_bare_star_host_means_any_host() {
+        let text = format!(
+            "{ECHO}\n[[capabilities.http.allow]]\nscheme = \"https\"\nhost = \"*\"\nmethods = [\"GET\"]\n"
+        )
+        .replace("[limits]\nfuel = 1000\n", "");
+        let m = Manifest::parse(&text, "x").unwrap();
+        assert_eq!(m.capabilities.http.unwrap().allow[0].host, "*");
+        let err = Manifest::parse(&text.replace("\"*\"", "\"\""), "x").unwrap_err();
+        assert!(err.to_string().contains("is not a host name"), "{err}");
     }
 }

@@ -38,6 +38,14 @@ impl core::fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+impl HttpError {
+    /// True when the host refused the request by policy without giving a
+    /// reason (`HTTP-request-denied`: outside the grant, or no grant at all).
+    pub fn is_denied(&self) -> bool {
+        matches!(self, HttpError::Request(r) if *r == error_code_text(&ErrorCode::HttpRequestDenied))
+    }
+}
+
 /// A parsed `http(s)://authority/path?query` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -57,6 +65,8 @@ impl Url {
                 "`{url}` must start with http:// or https://"
             )));
         };
+        // A fragment names a place in the fetched document; it is never sent.
+        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         if authority.is_empty() || authority.contains('@') {
@@ -184,8 +194,20 @@ impl Request {
     }
 }
 
+/// The host's refusal as text. A reason the host wrote
+/// (`internal-error(some(reason))`, how policy refusals carry their why) comes
+/// through verbatim, so a tool can show the model exactly why; every other
+/// code keeps its debug name (`HttpRequestDenied`, `ConnectionTimeout`, …),
+/// which callers already match on.
 fn request_error(e: ErrorCode) -> HttpError {
-    HttpError::Request(format!("{e:?}"))
+    HttpError::Request(error_code_text(&e))
+}
+
+fn error_code_text(e: &ErrorCode) -> String {
+    match e {
+        ErrorCode::InternalError(Some(reason)) => reason.clone(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
@@ -249,5 +271,29 @@ mod tests {
         assert_eq!(Url::parse("http://h?q").unwrap().path_with_query, "/?q");
         assert!(Url::parse("ftp://h").is_err());
         assert!(Url::parse("https://user@h/").is_err());
+        let u = Url::parse("https://h.example#top").unwrap();
+        assert_eq!(
+            (u.authority.as_str(), u.path_with_query.as_str()),
+            ("h.example", "/")
+        );
+        assert_eq!(
+            Url::parse("https://h/a?b#c").unwrap().path_with_query,
+            "/a?b"
+        );
+    }
+
+    #[test]
+    fn host_reasons_arrive_verbatim() {
+        let reason = "host `10.0.0.1` is a private address";
+        assert_eq!(
+            error_code_text(&ErrorCode::InternalError(Some(reason.into()))),
+            reason
+        );
+        // Codes without a reason keep their debug names, which callers match.
+        assert!(error_code_text(&ErrorCode::HttpRequestDenied).contains("HttpRequestDenied"));
+        assert!(error_code_text(&ErrorCode::InternalError(None)).contains("InternalError"));
+        assert!(request_error(ErrorCode::HttpRequestDenied).is_denied());
+        assert!(!request_error(ErrorCode::ConnectionTimeout).is_denied());
+        assert!(!HttpError::Request(reason.into()).is_denied());
     }
 }
