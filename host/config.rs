@@ -34,6 +34,9 @@ pub struct Config {
     pub components: ComponentsConfig,
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// Outbound network policy: loopback, timeouts, size caps, extra CA.
+    #[serde(default)]
+    pub network: crate::net::NetworkConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +214,7 @@ impl Config {
                 }
             }
         }
+        config.network.validate().map_err(invalid)?;
         Ok(config)
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod cpu;
 pub mod leak;
 pub mod memory;
+pub mod net;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;

@@ -269,14 +269,15 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
     let grants = runtime().grants_as_requested(&m);
     let c = load_in_with(&dir, m, grants).await;
     for (param, expected) in [
+        // db is built: without a store on the runtime (as here) it is not
+        // available; with one it serves (see the test below).
         ("db", "capability `db` is not available"),
         ("secrets", "capability `secrets` is not available"),
         ("memory", "capability `memory` is not available"),
         ("llm", "NotAvailable(\"llm\")"),
-        (
-            "http",
-            "http-outbound is not available in this host version",
-        ),
+        // http-outbound is built now: the pipeline refuses before any
+        // traffic, because the granted secret was never set.
+        ("http", "denied: secret `API_KEY` is granted but not set"),
     ] {
         let e = runtime()
             .call_tool(
@@ -315,4 +316,38 @@ async fn every_fixture_loads_with_the_tool_it_describes() {
         assert_eq!(c.tools.len(), 1, "{name}");
         assert_eq!(c.tools[0].name, name.replace('-', "_"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_granted_db_is_served_once_the_runtime_has_a_store() {
+    use ironclaw::registry::manifest::DbRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let url = ironclaw::store::DatabaseUrl::Sqlite(dir.path().join("ironclaw.db"));
+    let db = ironclaw::store::Database::open_migrated(&url)
+        .await
+        .unwrap();
+    let mut rt = support::runtime_with(&ironclaw::config::Config::default());
+    rt.set_kv(db.kv());
+    let fixtures = fixtures_dir();
+    let mut m = manifest(&fixtures, "ungranted");
+    m.capabilities.db = Some(DbRequest { quota_bytes: 1024 });
+    let grants = rt.grants_as_requested(&m);
+    let c = rt
+        .load(&fixtures.join("ungranted.wasm"), m, grants)
+        .await
+        .unwrap();
+    let out = rt
+        .call_tool(
+            &c,
+            "ungranted",
+            &json!({"capability": "db"}).to_string(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.output, "granted");
+    assert_eq!(
+        db.kv().get("ungranted", "k").await.unwrap(),
+        Some(b"v".to_vec())
+    );
 }

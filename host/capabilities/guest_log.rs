@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::grants::Capability;
 use super::state::HostState;
 use crate::config::GuestLoggingConfig;
+use crate::leak::LeakSite;
 use crate::runtime::bindings::imports::ironclaw::host::logging::{Host, Level};
 use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
 
@@ -65,13 +66,14 @@ impl GuestLog {
         }
     }
 
-    fn write(&mut self, level: Level, message: &str) -> Result<(), CapabilityError> {
-        if message.len() > self.config.max_line_bytes {
+    /// The caps, checked before the line is scanned or formatted, so a
+    /// flood of refused lines costs the guest its fuel, not the host time.
+    fn admit(&mut self, len: usize) -> Result<(), CapabilityError> {
+        if len > self.config.max_line_bytes {
             self.refused += 1;
             return Err(CapabilityError::Limited(format!(
                 "log line of {} bytes exceeds the {}-byte cap",
-                message.len(),
-                self.config.max_line_bytes
+                len, self.config.max_line_bytes
             )));
         }
         if self.accepted >= self.config.lines_per_call {
@@ -93,6 +95,10 @@ impl GuestLog {
             )));
         }
         self.accepted += 1;
+        Ok(())
+    }
+
+    fn write(&mut self, level: Level, message: &str) -> Result<(), CapabilityError> {
         let c = &*self.component;
         match level {
             Level::Trace => tracing::trace!(target: "guest", component = c, "{message}"),
@@ -114,6 +120,36 @@ impl Host for HostState {
         if let Err(denied) = self.check(Capability::Logging) {
             return Ok(Err(denied));
         }
-        Ok(self.log.write(level, &message))
+        if let Err(limited) = self.log.admit(message.len()) {
+            return Ok(Err(limited));
+        }
+        // Logs are redacted, never refused: the owner still sees that the
+        // guest said something, without the secret (a canary blocks).
+        let set = self.services.secrets.current();
+        let Some(scanner) = set.scanner() else {
+            return Ok(Err(CapabilityError::Failed(
+                "the leak scanner is unavailable; log line dropped".into(),
+            )));
+        };
+        let clean = match scanner.check_at(message.as_bytes(), LeakSite::Log, "log line") {
+            Ok(std::borrow::Cow::Borrowed(_)) => return Ok(self.log.write(level, &message)),
+            Ok(redacted) => String::from_utf8_lossy(&redacted).into_owned(),
+            Err(blocked) => {
+                self.services.audit.record(
+                    &self.caller,
+                    "log.leak-blocked",
+                    serde_json::json!({ "reason": blocked.to_string() }),
+                );
+                return Ok(Err(CapabilityError::Denied(format!(
+                    "logging: blocked: {blocked}"
+                ))));
+            }
+        };
+        self.services.audit.record(
+            &self.caller,
+            "log.redacted",
+            serde_json::json!({ "level": format!("{level:?}") }),
+        );
+        Ok(self.log.write(level, &clean))
     }
 }

@@ -62,6 +62,7 @@ impl HostState {
     fn memory_access(&self) -> Result<Access, CapabilityError> {
         self.check(Capability::Memory)?;
         let store = self
+            .services
             .memory
             .clone()
             .ok_or_else(|| CapabilityError::NotAvailable(MEMORY.to_string()))?;

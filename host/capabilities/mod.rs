@@ -1,18 +1,23 @@
 //! Host capabilities ("factors"): per-call state, grants, and one module per
 //! host interface. Each import checks the grant first.
 
+pub mod audit;
+mod db;
 pub mod escalation;
 pub mod grants;
 pub mod guest_log;
 pub mod http_outbound;
+pub mod live_secrets;
 mod memory;
 pub mod memory_scope;
+pub mod services;
 mod settings;
 pub mod state;
 pub mod stdio;
 mod unavailable;
 
 pub use grants::{Capability, Grants};
+pub use services::{Caller, HostServices};
 pub use state::{CallSettings, HostState};
 
 use wasmtime::component::{HasSelf, Linker};

@@ -9,9 +9,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::grants::{Capability, Grants};
 use super::guest_log::{GuestLog, LogRate};
 use super::http_outbound::HttpPolicy;
+use super::services::{Caller, HostServices};
 use super::stdio::CappedPipe;
 use crate::config::GuestLoggingConfig;
-use crate::memory::MemoryStore;
 use crate::runtime::bindings::imports::ironclaw::host::types::CapabilityError;
 use crate::runtime::limits::{CallLimiter, Limits};
 
@@ -33,20 +33,23 @@ pub struct HostState {
     pub(crate) log: GuestLog,
     pub(crate) stdout: CappedPipe,
     pub(crate) stderr: CappedPipe,
-    /// The workspace memory the runtime was given, if any; the grant still
-    /// decides what a component may do with it.
-    pub(crate) memory: Option<Arc<dyn MemoryStore>>,
+    /// Who is calling (name, version, digest), for audit records.
+    pub(crate) caller: Arc<Caller>,
+    /// The stores and services the runtime lends to calls; the grant still
+    /// decides what a component may do with each.
+    pub(crate) services: HostServices,
 }
 
 impl HostState {
     pub fn new(
-        component: Arc<str>,
+        caller: Arc<Caller>,
         grants: Arc<Grants>,
         limits: &Limits,
         settings: &CallSettings,
         log_rate: Arc<LogRate>,
-        memory: Option<Arc<dyn MemoryStore>>,
+        services: HostServices,
     ) -> HostState {
+        let component = caller.name.clone();
         let stdout = CappedPipe::new("stdout", settings.stdio_bytes);
         let stderr = CappedPipe::new("stderr", settings.stdio_bytes);
         // No environment, arguments, preopened directories, sockets or name
@@ -62,14 +65,15 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            http_policy: HttpPolicy::new(component.clone(), grants.clone()),
+            http_policy: HttpPolicy::new(caller.clone(), grants.clone(), services.clone()),
             limiter: CallLimiter::new(limits),
             log: GuestLog::new(component.clone(), settings.logging.clone(), log_rate),
             grants,
             component,
             stdout,
             stderr,
-            memory,
+            caller,
+            services,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Interfaces whose host side arrives in later work (secrets vault, db,
+//! Interfaces whose host side arrives in later work (secrets vault,
 //! llm chain, channels). Each already checks the grant, so a
 //! component that was not granted the capability gets `denied`; a granted
 //! one gets `not-available` naming the capability. Never a trap.
@@ -6,7 +6,7 @@
 use super::grants::Capability;
 use super::state::HostState;
 use crate::runtime::bindings::imports::ironclaw::host::{
-    channel_host, db, llm, llm_stream, llm_types, secrets, types,
+    channel_host, llm, llm_stream, llm_types, secrets, types,
 };
 use types::CapabilityError;
 
@@ -37,21 +37,6 @@ impl llm_types::Host for HostState {}
 impl secrets::Host for HostState {
     async fn exists(&mut self, _name: String) -> Answer<bool> {
         self.not_yet(Capability::Secrets)
-    }
-}
-
-impl db::Host for HostState {
-    async fn get(&mut self, _key: String) -> Answer<Option<Vec<u8>>> {
-        self.not_yet(Capability::Db)
-    }
-    async fn set(&mut self, _key: String, _value: Vec<u8>) -> Answer<()> {
-        self.not_yet(Capability::Db)
-    }
-    async fn delete(&mut self, _key: String) -> Answer<bool> {
-        self.not_yet(Capability::Db)
-    }
-    async fn list_keys(&mut self, _prefix: String) -> Answer<Vec<String>> {
-        self.not_yet(Capability::Db)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `ironclaw` command line: one file per command group.
 
+mod audit;
 mod component;
 mod component_dev;
 mod component_install;
@@ -7,6 +8,7 @@ mod component_new;
 mod db;
 mod doctor;
 mod keys;
+mod lend;
 mod memory;
 mod registry;
 mod run;
@@ -60,6 +62,8 @@ pub enum Command {
     /// The secrets vault: values components may send, encrypted at rest.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// The audit trail: outbound requests, db writes, denials, leak blocks.
+    Audit(audit::AuditArgs),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -119,6 +123,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Component(cmd) => component::run(&ctx, cmd).await,
         Command::Registry(cmd) => registry::run(&ctx, cmd).await,
         Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
+        Command::Audit(args) => audit::run(&ctx, args).await,
     }
 }
 

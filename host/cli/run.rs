@@ -40,6 +40,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     }
     runtime.set_memory(memory.clone());
+    let lent = super::lend::lend(ctx, &db, &mut runtime).await?;
     let runtime = Arc::new(runtime);
     let reloader = Arc::new(
         Reloader::new(
@@ -86,8 +87,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         eprintln!("  no components found; run scripts/build-components");
     }
     if args.check {
+        lent.audit.flush().await;
         return Ok(());
     }
+    let _secrets_watch = lent.watch_secrets();
     // Hot reload: new versions dropped into a component directory serve
     // without a restart; a broken one is refused and the old one stays.
     let _watch = reloader
@@ -99,6 +102,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
     );
     shutdown_signal().await;
     eprintln!("stopping");
+    lent.audit.flush().await;
     Ok(())
 }
 

@@ -55,21 +55,24 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
         Some(wasm) => load_dev(&runtime, wasm).await?,
         None => find_tool(&load_all(ctx, &runtime).await, &args.name)?,
     };
-    // The workspace is opened (and migrated, seeded) only for a component
-    // that may use it: `tool call echo` never touches the database.
-    if component.grants.allows(Capability::Memory) {
-        runtime.set_memory(super::memory::open(ctx).await?);
-    }
+    // The database is opened (and migrated) only for a component that may
+    // use what it holds: `tool call echo` never touches it.
+    let lent = lend_what_is_granted(ctx, &component, &mut runtime).await?;
     let tool = resolve_tool_name(&component, &args.name)?;
     let context = CallContext {
         call_id: format!("cli-{}", std::process::id()),
         channel: Some("cli".into()),
         ..CallContext::default()
     };
-    match runtime
+    let result = runtime
         .call_tool(&component, &tool, &args.params, &context)
-        .await
-    {
+        .await;
+    // The process exits right after: what the call did must be on record
+    // first.
+    if let Some(lent) = &lent {
+        lent.audit.flush().await;
+    }
+    match result {
         Ok(out) => {
             let output = as_json(&out.output);
             let printed = if args.verbose {
@@ -99,6 +102,43 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
             Err(CliError::Failed(e.to_string()))
         }
     }
+}
+
+/// Opens the database for a component granted what lives there: the
+/// workspace (seeded on first use) for `memory`; the `db` store, the audit
+/// trail and the decrypted secrets with their leak scanner for `db`,
+/// `http-outbound` and `secrets`.
+async fn lend_what_is_granted(
+    ctx: &Context,
+    component: &LoadedComponent,
+    runtime: &mut crate::runtime::Runtime,
+) -> Result<Option<super::lend::Lent>, CliError> {
+    let grants = &component.grants;
+    let mut db = None;
+    if grants.allows(Capability::Memory) {
+        let (opened, memory) = super::memory::open_with_db(ctx).await?;
+        runtime.set_memory(memory);
+        db = Some(opened);
+    }
+    let lends = [
+        Capability::Db,
+        Capability::HttpOutbound,
+        Capability::Secrets,
+    ];
+    if !lends.iter().any(|c| grants.allows(*c)) {
+        return Ok(None);
+    }
+    let db = match db {
+        Some(db) => db,
+        None => {
+            let db = super::db::open(ctx).await?;
+            db.migrate()
+                .await
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            db
+        }
+    };
+    super::lend::lend(ctx, &db, runtime).await.map(Some)
 }
 
 /// The tool's output as JSON: parsed when it is JSON, else a JSON string.

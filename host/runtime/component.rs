@@ -58,6 +58,8 @@ pub struct LoadedComponent {
     pub tools: Vec<ToolInfo>,
     pub report: LoadReport,
     pub(crate) log_rate: Arc<crate::capabilities::guest_log::LogRate>,
+    /// Name, version and digest, as audit records carry them.
+    pub(crate) caller: Arc<crate::capabilities::Caller>,
     pub(crate) pre: ToolComponentPre<crate::capabilities::HostState>,
 }
 
@@ -113,8 +115,15 @@ impl Runtime {
             message: format!("{e:#}"),
         })?;
         let limits = Limits::resolve(&manifest.limits, &self.limits);
+        let name: Arc<str> = Arc::from(manifest.name.as_str());
+        let caller = Arc::new(crate::capabilities::Caller {
+            name: name.clone(),
+            version: manifest.version.to_string(),
+            digest: digest.to_hex().to_string(),
+        });
         let mut loaded = LoadedComponent {
-            name: Arc::from(manifest.name.as_str()),
+            caller,
+            name,
             manifest,
             digest,
             source: source.to_path_buf(),

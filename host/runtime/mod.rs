@@ -19,9 +19,13 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::capabilities::{self, CallSettings, Grants, HostState};
+use crate::capabilities::audit::AuditSink;
+use crate::capabilities::http_outbound::OutboundHttp;
+use crate::capabilities::live_secrets::LiveSecrets;
+use crate::capabilities::{self, CallSettings, Grants, HostServices, HostState};
 use crate::config::{Config, Home, LimitsConfig};
 use crate::memory::MemoryStore;
+use crate::store::domains::KvStore;
 
 pub use cache::CacheOutcome;
 pub use component::{LoadError, LoadedComponent};
@@ -55,9 +59,8 @@ pub struct Runtime {
     epoch_tick: Duration,
     component_settings:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    /// The workspace memory behind the `memory` capability; `None` answers
-    /// `not-available` to granted components.
-    memory: Option<Arc<dyn MemoryStore>>,
+    /// What calls may use: memory, db, secrets, outbound HTTP, audit.
+    services: HostServices,
 }
 
 impl Runtime {
@@ -86,14 +89,40 @@ impl Runtime {
             },
             epoch_tick,
             component_settings: config.components.settings.clone(),
-            memory: None,
+            services: HostServices {
+                http: Arc::new(OutboundHttp::new(config.network.clone().with_env())),
+                ..HostServices::default()
+            },
         })
     }
 
     /// Serves the `memory` capability from `store` in every later call
     /// (components' grants still decide which paths they reach).
     pub fn set_memory(&mut self, store: Arc<dyn MemoryStore>) {
-        self.memory = Some(store);
+        self.services.memory = Some(store);
+    }
+
+    /// Serves the `db` capability from `store` (namespaced per component).
+    pub fn set_kv(&mut self, store: Arc<dyn KvStore>) {
+        self.services.kv = Some(store);
+    }
+
+    /// The secrets injected into outbound requests (and scanned for).
+    pub fn set_secrets(&mut self, secrets: LiveSecrets) {
+        self.services.secrets = secrets;
+    }
+
+    pub fn set_audit(&mut self, audit: AuditSink) {
+        self.services.audit = audit;
+    }
+
+    /// Replaces the outbound HTTP client (another `[network]` policy).
+    pub fn set_network(&mut self, config: crate::net::NetworkConfig) {
+        self.services.http = Arc::new(OutboundHttp::new(config));
+    }
+
+    pub fn services(&self) -> &HostServices {
+        &self.services
     }
 
     /// [`Runtime::set_memory`] as a builder step.
@@ -146,12 +175,12 @@ impl Runtime {
     /// (limiter), and the epoch deadline.
     fn new_store(&self, loaded: &LoadedComponent) -> Store<HostState> {
         let state = HostState::new(
-            loaded.name.clone(),
+            loaded.caller.clone(),
             loaded.grants.clone(),
             &loaded.limits,
             &self.settings,
             loaded.log_rate.clone(),
-            self.memory.clone(),
+            self.services.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -10,6 +10,7 @@ use ironclaw::registry::Manifest;
 use ironclaw::runtime::{LoadedComponent, Runtime};
 
 pub mod backends;
+pub mod http_server;
 pub mod wat_component;
 
 pub fn repo() -> PathBuf {

@@ -1,0 +1,263 @@
+//! The mediated send, step by step (the order is in `mod.rs`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::json;
+use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+
+use super::{credentials, rules};
+use crate::capabilities::grants::Grants;
+use crate::capabilities::services::{Caller, HostServices};
+use crate::leak::{LeakScanner, LeakSite};
+use crate::net::{Exchange, NetError};
+
+pub(super) struct Ctx {
+    pub caller: Arc<Caller>,
+    pub grants: Arc<Grants>,
+    pub services: HostServices,
+}
+
+impl Ctx {
+    /// Refuses with `why`, audited and logged; the guest sees the reason.
+    fn deny(&self, url: &Uri, action: &'static str, why: String) -> HttpError {
+        tracing::info!(component = %self.caller.name, host = url.host().unwrap_or(""), reason = %why, "outbound request refused");
+        self.services.audit.record(
+            &self.caller,
+            action,
+            json!({ "host": url.host().unwrap_or(""), "path": url.path(), "reason": why }),
+        );
+        HttpError::InternalError(Some(format!("denied: {why}")))
+    }
+}
+
+pub(super) async fn send(
+    ctx: &Ctx,
+    request: http::Request<WasiBody>,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let (parts, body) = request.into_parts();
+    let mut url = parts.uri;
+    let Some(grant) = ctx.grants.http.as_ref() else {
+        ctx.deny(&url, "http.denied", "http-outbound is not granted".into());
+        return Err(HttpError::HttpRequestDenied);
+    };
+    let client = match ctx.services.http.client() {
+        Ok(c) => c,
+        Err(why) => {
+            return Err(ctx.deny(&url, "http.denied", format!("network configuration: {why}")));
+        }
+    };
+    let config = client.config();
+    let body = match Limited::new(body, config.max_request_bytes as usize)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Err(ctx.deny(
+                &url,
+                "http.denied",
+                format!(
+                    "the request body is over {} bytes (or broken)",
+                    config.max_request_bytes
+                ),
+            ));
+        }
+    };
+    let set = ctx.services.secrets.current();
+    let Some(scanner) = set.scanner() else {
+        return Err(ctx.deny(
+            &url,
+            "http.denied",
+            "the leak scanner is unavailable".into(),
+        ));
+    };
+    let deadline = tokio::time::Instant::now() + config.total_timeout();
+    let mut method = parts.method;
+    let guest_headers = parts.headers;
+    let mut body = body;
+    let mut hop = 0u32;
+    loop {
+        rules::find_rule(grant, &method, &url).map_err(|why| ctx.deny(&url, "http.denied", why))?;
+        credentials::refuse_guest_credentials(&guest_headers, &ctx.grants.secrets)
+            .map_err(|why| ctx.deny(&url, "http.denied", why))?;
+        scan_request(scanner, &url, &guest_headers, &body)
+            .map_err(|why| ctx.deny(&url, "http.leak-blocked", why))?;
+        let mut headers = guest_headers.clone();
+        let (target, injected) = credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers)
+            .map_err(|why| ctx.deny(&url, "http.denied", why))?;
+        let started = Instant::now();
+        let exchange = Exchange {
+            method: method.clone(),
+            url: target,
+            headers,
+            body: body.clone(),
+        };
+        let result = client.exchange(&exchange, deadline).await;
+        drop(exchange);
+        let audit = |status: Option<u16>, bytes_in: usize, error: Option<String>| {
+            ctx.services.audit.record(
+                &ctx.caller,
+                "http.request",
+                json!({
+                    "method": method.as_str(),
+                    "host": url.host().unwrap_or(""),
+                    "path": url.path(),
+                    "status": status,
+                    "bytes_out": body.len(),
+                    "bytes_in": bytes_in,
+                    "ms": started.elapsed().as_millis() as u64,
+                    "secrets": injected,
+                    "hop": hop,
+                    "error": error,
+                }),
+            );
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(NetError::Address(e)) => {
+                audit(None, 0, Some(e.to_string()));
+                return Err(ctx.deny(&url, "http.denied", e.to_string()));
+            }
+            Err(e) => {
+                audit(None, 0, Some(e.to_string()));
+                return Err(net_error(e));
+            }
+        };
+        audit(Some(response.status.as_u16()), response.body.len(), None);
+        if let Some(next) = redirect_target(&url, response.status, &response.headers) {
+            if hop >= config.max_redirects {
+                return Err(ctx.deny(
+                    &url,
+                    "http.denied",
+                    format!("more than {} redirects", config.max_redirects),
+                ));
+            }
+            hop += 1;
+            if response.status == StatusCode::SEE_OTHER
+                || (matches!(response.status.as_u16(), 301 | 302) && method == Method::POST)
+            {
+                method = Method::GET;
+                body = Bytes::new();
+            }
+            url = next;
+            continue;
+        }
+        return redact_response(ctx, scanner, &url, response);
+    }
+}
+
+/// Step 3: a guest's request carries no credential or secret value (the
+/// scan runs before injection, so the host's own secrets never count).
+fn scan_request(
+    scanner: &LeakScanner,
+    url: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let blocked = |e: crate::leak::LeakBlocked| e.to_string();
+    scanner
+        .check_at(
+            url.to_string().as_bytes(),
+            LeakSite::OutboundRequest,
+            "request URL",
+        )
+        .map_err(blocked)?;
+    for (name, value) in headers {
+        scanner
+            .check_at(
+                value.as_bytes(),
+                LeakSite::OutboundRequest,
+                &format!("request header {name}"),
+            )
+            .map_err(blocked)?;
+    }
+    scanner
+        .check_at(body, LeakSite::OutboundRequest, "request body")
+        .map_err(blocked)?;
+    Ok(())
+}
+
+/// Where a redirect points, resolved against the current URL.
+fn redirect_target(url: &Uri, status: StatusCode, headers: &HeaderMap) -> Option<Uri> {
+    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = headers.get(http::header::LOCATION)?.to_str().ok()?;
+    let next: Uri = location.parse().ok()?;
+    if next.scheme().is_some() {
+        return Some(next);
+    }
+    let mut parts = url.clone().into_parts();
+    let pq = if location.starts_with('/') {
+        location.to_string()
+    } else {
+        let base = url.path();
+        let dir = &base[..base.rfind('/').map_or(0, |i| i + 1)];
+        format!("{dir}{location}")
+    };
+    parts.path_and_query = Some(pq.parse().ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// Step 7: the owner's secret values never reach the guest, in the body or
+/// in a header; a canary in a response blocks it entirely.
+fn redact_response(
+    ctx: &Ctx,
+    scanner: &LeakScanner,
+    url: &Uri,
+    response: crate::net::Response,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let blocked = |e: crate::leak::LeakBlocked| ctx.deny(url, "http.leak-blocked", e.to_string());
+    let body = scanner
+        .check_at(&response.body, LeakSite::InboundResponse, "response body")
+        .map_err(blocked)?;
+    let redacted = matches!(body, std::borrow::Cow::Owned(_));
+    let body = Bytes::from(body.into_owned());
+    let mut builder = http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        // The body is whole (and may be shorter after redaction).
+        if matches!(
+            name.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
+            continue;
+        }
+        let clean = scanner
+            .check_at(
+                value.as_bytes(),
+                LeakSite::InboundResponse,
+                &format!("response header {name}"),
+            )
+            .map_err(blocked)?;
+        if let Ok(v) = HeaderValue::from_bytes(&clean) {
+            builder = builder.header(name, v);
+        }
+    }
+    if redacted {
+        ctx.services.audit.record(
+            &ctx.caller,
+            "http.response-redacted",
+            json!({ "host": url.host().unwrap_or(""), "path": url.path() }),
+        );
+    }
+    let body: WasiBody = Full::new(body).map_err(|e| match e {}).boxed_unsync();
+    builder
+        .body(body)
+        .map_err(|e| HttpError::InternalError(Some(format!("response: {e}"))))
+}
+
+fn net_error(e: NetError) -> HttpError {
+    match e {
+        NetError::ConnectTimeout { .. } => HttpError::ConnectionTimeout,
+        NetError::FirstByteTimeout { .. } | NetError::TotalTimeout { .. } => {
+            HttpError::InternalError(Some(format!("timeout: {e}")))
+        }
+        NetError::ResponseTooLarge { limit, .. } => HttpError::HttpResponseBodySize(Some(limit)),
+        NetError::RequestTooLarge { limit } => HttpError::HttpRequestBodySize(Some(limit)),
+        other => HttpError::InternalError(Some(other.to_string())),
+    }
+}

@@ -1,0 +1,34 @@
+//! What the host lends every call: the stores and services behind the
+//! capabilities (memory, db, secrets, outbound HTTP, audit). One set per
+//! runtime, cheap to clone into each call's state; the grant still decides
+//! what a component may do with each.
+
+use std::sync::Arc;
+
+use super::audit::AuditSink;
+use super::http_outbound::OutboundHttp;
+use super::live_secrets::LiveSecrets;
+use crate::memory::MemoryStore;
+use crate::store::domains::KvStore;
+
+/// Who is calling: the identity every audit record carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub name: Arc<str>,
+    pub version: String,
+    /// blake3 of the component's `.wasm`, hex.
+    pub digest: String,
+}
+
+#[derive(Clone, Default)]
+pub struct HostServices {
+    /// Workspace memory; `None` answers `not-available` to granted components.
+    pub memory: Option<Arc<dyn MemoryStore>>,
+    /// The key-value store behind `db`; `None` answers `not-available`.
+    pub kv: Option<Arc<dyn KvStore>>,
+    /// Decrypted secrets for injection and the leak scanner built from them.
+    pub secrets: LiveSecrets,
+    /// The mediated outbound HTTP client and the owner's network policy.
+    pub http: Arc<OutboundHttp>,
+    pub audit: AuditSink,
+}
