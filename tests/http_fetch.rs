@@ -106,3 +106,80 @@ async fn an_unknown_tool_name_is_refused() {
         .expect_err("no such tool");
     assert_eq!(e.kind, CallErrorKind::UnknownTool);
 }
+
+/// A real fetch through the host's pipeline: a loopback server (the owner
+/// allows loopback here) serves HTML; the tool returns Markdown. The same
+/// component with its shipped grant (https only) is refused plain http, and
+/// without `allow_loopback` the address check refuses loopback.
+#[tokio::test(flavor = "multi_thread")]
+async fn fetches_a_page_through_the_pipeline_and_returns_markdown() {
+    use support::http_server::{Reply, TestServer};
+    let page = "<html><head><title>Ada</title><script>x()</script></head><body>\
+                <h1>Notes</h1><p>See <a href=\"/more\">more</a> &amp; more.</p><ul><li>one</li></ul></body></html>";
+    let server = TestServer::start(move |_| {
+        Reply::Full(
+            200,
+            vec![("content-type".into(), "text/html; charset=utf-8".into())],
+            page.as_bytes().to_vec(),
+        )
+    })
+    .await;
+    let dir = support::components_dir();
+    let text = std::fs::read_to_string(dir.join("http-fetch.toml")).unwrap();
+    let loopback = text.replace(
+        "scheme = \"https\"\nhost = \"*\"",
+        &format!(
+            "scheme = \"http\"\nhost = \"127.0.0.1\"\nport = {}",
+            server.addr.port()
+        ),
+    );
+    let config =
+        ironclaw::config::Config::parse("[network]\nallow_loopback = true\n", "test").unwrap();
+    let rt = support::runtime_with(&config);
+    let load = |text: String| {
+        let rt = &rt;
+        let dir = dir.clone();
+        async move {
+            let m = ironclaw::registry::Manifest::parse(&text, "http-fetch").unwrap();
+            let g = rt.grants_as_requested(&m);
+            rt.load(&dir.join("http-fetch.wasm"), m, g).await.unwrap()
+        }
+    };
+    let c = load(loopback).await;
+    let out = rt
+        .call_tool(
+            &c,
+            "http_fetch",
+            &json!({"url": server.url("/page")}).to_string(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let out: serde_json::Value = serde_json::from_str(&out.output).unwrap();
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["title"], "Ada");
+    let md = out["text"].as_str().unwrap();
+    assert!(md.contains("# Notes"), "{md}");
+    assert!(
+        md.contains(&format!("[more]({})", server.url("/more"))),
+        "{md}"
+    );
+    assert!(
+        md.contains("& more") && md.contains("one") && !md.contains("x()"),
+        "{md}"
+    );
+
+    // The shipped grant: https only.
+    let c = load(text).await;
+    let e = rt
+        .call_tool(
+            &c,
+            "http_fetch",
+            &json!({"url": server.url("/page")}).to_string(),
+            &Default::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("http:// is not allowed"), "{e}");
+    assert_eq!(server.seen().len(), 1, "the refused fetch sent nothing");
+}
