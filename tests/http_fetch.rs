@@ -1,8 +1,7 @@
 //! The bundled `http-fetch` component (tool `http_fetch`) through the real
 //! runtime: its description, its limits and grant, and how it refuses bad
-//! parameters before any request. Fetches through the host's HTTP pipeline
-//! (a loopback server, the allowlist, address checks) are tested with that
-//! pipeline.
+//! parameters before any request, and one real fetch through the host's
+//! HTTP pipeline from a loopback server.
 
 mod support;
 
