@@ -4,7 +4,9 @@
 //! a call never waits on the database; `flush` waits until everything sent
 //! so far is written (a short-lived CLI process calls it before exiting).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -16,6 +18,42 @@ use crate::store::now_ms;
 
 /// Records written per database round trip at most.
 const BATCH: usize = 256;
+
+/// Records one component may add per second. A guest looping on a denied
+/// call inside one invocation could otherwise queue millions of rows; past
+/// the budget records are counted, and the count is recorded once
+/// (`audit.suppressed`) when the next second begins.
+pub const PER_COMPONENT_PER_SECOND: u32 = 200;
+
+#[derive(Default)]
+struct Bucket {
+    since: Option<Instant>,
+    used: u32,
+    suppressed: u64,
+}
+
+impl Bucket {
+    /// Whether one more record fits, and how many were suppressed in the
+    /// window that just ended (to be recorded first).
+    fn take(&mut self, now: Instant) -> (bool, u64) {
+        let mut ended = 0;
+        if self
+            .since
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            ended = std::mem::take(&mut self.suppressed);
+            self.since = Some(now);
+            self.used = 0;
+        }
+        if self.used < PER_COMPONENT_PER_SECOND {
+            self.used += 1;
+            (true, ended)
+        } else {
+            self.suppressed += 1;
+            (false, ended)
+        }
+    }
+}
 
 struct Record {
     /// When it happened, not when the writer got to it.
@@ -62,6 +100,7 @@ async fn write(log: &dyn AuditLog, records: &mut Vec<Record>) {
 #[derive(Clone, Default)]
 pub struct AuditSink {
     tx: Option<mpsc::UnboundedSender<Message>>,
+    budgets: Arc<Mutex<HashMap<Arc<str>, Bucket>>>,
 }
 
 impl AuditSink {
@@ -86,13 +125,36 @@ impl AuditSink {
                 write(log.as_ref(), &mut records).await;
             }
         });
-        AuditSink { tx: Some(tx) }
+        AuditSink {
+            tx: Some(tx),
+            budgets: Arc::default(),
+        }
     }
 
     /// Records `action` by `caller`; `detail` gets the caller's version and
     /// digest added. Never a secret value in `detail`: names only.
     pub fn record(&self, caller: &Caller, action: &'static str, mut detail: Value) {
         let Some(tx) = &self.tx else { return };
+        let (fits, suppressed) = match self.budgets.lock() {
+            Ok(mut b) => b
+                .entry(caller.name.clone())
+                .or_default()
+                .take(Instant::now()),
+            Err(_) => (true, 0),
+        };
+        if suppressed > 0 {
+            let _ = tx.send(Message::Record(Record {
+                at: now_ms(),
+                actor: caller.name.clone(),
+                action: "audit.suppressed",
+                detail:
+                    json!({ "records": suppressed, "budget_per_second": PER_COMPONENT_PER_SECOND })
+                        .to_string(),
+            }));
+        }
+        if !fits {
+            return;
+        }
         if let Value::Object(map) = &mut detail {
             map.insert("version".into(), json!(caller.version));
             map.insert("digest".into(), json!(caller.digest));
@@ -112,5 +174,29 @@ impl AuditSink {
         if tx.send(Message::Flush(done)).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_capped_per_second_and_counted_once() {
+        let mut b = Bucket::default();
+        let t0 = Instant::now();
+        for _ in 0..PER_COMPONENT_PER_SECOND {
+            assert_eq!(b.take(t0), (true, 0));
+        }
+        for _ in 0..1000 {
+            assert_eq!(b.take(t0), (false, 0));
+        }
+        let t1 = t0 + Duration::from_millis(1001);
+        assert_eq!(
+            b.take(t1),
+            (true, 1000),
+            "the next second reports what was dropped"
+        );
+        assert_eq!(b.take(t1), (true, 0));
     }
 }
