@@ -55,10 +55,43 @@ fn built_registry() -> (PathBuf, SecretKey, Index) {
     (dir, key, index)
 }
 
+/// The file server below over plain HTTP.
+async fn serve(root: PathBuf) -> String {
+    let (addr, _) = serve_with(root, None).await;
+    format!("http://{addr}")
+}
+
+/// The same server behind TLS with a fresh self-signed certificate for
+/// 127.0.0.1; returns the URL and the certificate's PEM file (a CA to trust).
+async fn serve_tls(root: PathBuf) -> (String, tempfile::NamedTempFile) {
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pem.path(), cert.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let (addr, _) = serve_with(
+        root,
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+    )
+    .await;
+    (format!("https://{addr}"), pem)
+}
+
 /// A tiny HTTP/1.1 file server on 127.0.0.1 (never any other address)
 /// serving `root`: GET only, 404 for anything missing or outside it. Bodies
 /// go out in small pieces so a client sees more than one chunk.
-async fn serve(root: PathBuf) -> String {
+async fn serve_with(
+    root: PathBuf,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (std::net::SocketAddr, ()) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("bind loopback");
@@ -66,57 +99,69 @@ async fn serve(root: PathBuf) -> String {
     assert!(addr.ip().is_loopback());
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            let root = root.clone();
+            let (root, tls) = (root.clone(), tls.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(tcp).await {
+                            handle(stream, root).await;
+                        }
                     }
+                    None => handle(tcp, root).await,
                 }
-                let head = String::from_utf8_lossy(&head);
-                let path = head
-                    .lines()
-                    .next()
-                    .and_then(|l| l.strip_prefix("GET "))
-                    .and_then(|l| l.split(' ').next())
-                    .unwrap_or("")
-                    .trim_start_matches('/')
-                    .to_string();
-                let file = (!path.split('/').any(|s| s == ".." || s.is_empty()))
-                    .then(|| std::fs::read(root.join(&path)).ok())
-                    .flatten();
-                let Some(body) = file else {
-                    let _ = stream
-                        .write_all(
-                            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                        )
-                        .await;
-                    return;
-                };
-                let header = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                if stream.write_all(header.as_bytes()).await.is_err() {
-                    return;
-                }
-                for piece in body.chunks(64 * 1024) {
-                    if stream.write_all(piece).await.is_err() {
-                        return;
-                    }
-                    let _ = stream.flush().await;
-                }
-                let _ = stream.shutdown().await;
             });
         }
     });
-    format!("http://{addr}")
+    (addr, ())
+}
+
+async fn handle<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    root: PathBuf,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("GET "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string();
+    let file = (!path.split('/').any(|s| s == ".." || s.is_empty()))
+        .then(|| std::fs::read(root.join(&path)).ok())
+        .flatten();
+    let Some(body) = file else {
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        return;
+    };
+    let header = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/octet-stream\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(header.as_bytes()).await.is_err() {
+        return;
+    }
+    for piece in body.chunks(64 * 1024) {
+        if stream.write_all(piece).await.is_err() {
+            return;
+        }
+        let _ = stream.flush().await;
+    }
+    let _ = stream.shutdown().await;
 }
 
 /// Fetches `entry`, checking the progress callback saw a sane sequence.
@@ -366,15 +411,32 @@ async fn malformed_indexes_have_specific_errors() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(load().await.code(), "not-found");
 
-    // Over HTTP: a missing index is not-found; https is refused plainly.
+    // Over HTTP: a missing index is not-found.
     let url = serve(dir.clone()).await;
     let err = Index::load(&RegistrySource::Url(url)).await.unwrap_err();
     assert_eq!(err.code(), "not-found", "{err}");
-    let err = Index::load(&RegistrySource::parse("https://127.0.0.1:9/").unwrap())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), "https-unsupported", "{err}");
-    assert!(err.to_string().contains("not supported yet"), "{err}");
+}
+
+/// An https:// registry: refused while its certificate is not trusted,
+/// served once the owner's extra CA file names it; downloads are checked
+/// against the index digest as over http.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_registry_needs_a_trusted_certificate() {
+    let (dir, _key, index) = built_registry();
+    let (url, ca) = serve_tls(dir.clone()).await;
+    let source = RegistrySource::parse(&url).unwrap();
+    let err = Index::load(&source).await.unwrap_err();
+    assert!(
+        err.to_string().contains("TLS"),
+        "an unknown issuer is refused: {err}"
+    );
+    index::set_extra_ca(Some(ca.path().to_path_buf()));
+    let loaded = Index::load(&source).await.unwrap();
+    assert_eq!(loaded.entries.len(), index.entries.len());
+    let entry = loaded.get("echo").expect("echo in the index");
+    let fetched = fetch_observed(&source, entry).await.unwrap();
+    assert_eq!(fetched.digest, entry.digest);
+    assert_eq!(blake3::hash(&fetched.wasm), entry.digest);
 }
 
 #[test]

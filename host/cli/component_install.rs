@@ -68,11 +68,12 @@ fn install_error(e: InstallError) -> CliError {
     }
 }
 
-async fn candidate(args: &InstallArgs) -> Result<Candidate, CliError> {
+async fn candidate(ctx: &Context, args: &InstallArgs) -> Result<Candidate, CliError> {
     let Some(registry) = &args.registry else {
         return Candidate::from_path(&PathBuf::from(&args.source)).map_err(install_error);
     };
     let source = RegistrySource::parse(registry).map_err(|e| CliError::Usage(e.to_string()))?;
+    crate::registry::index::set_extra_ca(ctx.config.network.extra_ca_file.clone());
     let index = Index::load(&source).await.map_err(failed)?;
     let entry = index.get(&args.source).ok_or_else(|| {
         CliError::Usage(format!(
@@ -149,7 +150,7 @@ pub async fn install_cmd(ctx: &Context, args: InstallArgs) -> Result<(), CliErro
         allow_unsigned: args.allow_unsigned,
         allow_downgrade: args.allow_downgrade,
     };
-    let candidate = candidate(&args).await?;
+    let candidate = candidate(ctx, &args).await?;
     let plan = install::plan(&candidate, &trust, store.as_ref(), options)
         .await
         .map_err(install_error)?;

@@ -41,6 +41,7 @@ mod build;
 mod transport;
 
 pub use build::{BuiltEntry, build};
+pub use transport::set_extra_ca;
 use transport::{http_get, parse_http_url, read_dir_file};
 
 /// The `format` of `index.json`.
@@ -70,11 +71,6 @@ pub enum IndexError {
          (without user info, query or fragment)"
     )]
     InvalidSource(String),
-    #[error(
-        "{0}: https:// registries are not supported yet; use a directory, or http:// \
-         (the signature check, not the transport, decides what is trusted)"
-    )]
-    HttpsUnsupported(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("cannot read {path}: {source}")]
@@ -140,7 +136,6 @@ impl IndexError {
     pub fn code(&self) -> &'static str {
         match self {
             IndexError::InvalidSource(_) => "invalid-source",
-            IndexError::HttpsUnsupported(_) => "https-unsupported",
             IndexError::NotFound(_) => "not-found",
             IndexError::Read { .. } => "unreadable",
             IndexError::Write { .. } => "unwritable",

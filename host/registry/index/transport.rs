@@ -1,7 +1,24 @@
 //! Reading registry files: from a directory (bounded, no escaping it) or
-//! over plain HTTP/1.1 (hyper, timeouts, size caps).
+//! over HTTP/1.1, plain or TLS (hyper, rustls with the public web roots plus
+//! the owner's `network.extra-ca-file`, timeouts, size caps).
+
+use std::sync::OnceLock;
 
 use super::*;
+
+/// The owner's extra CA file for https registries (`[network]
+/// extra-ca-file`), set once by the CLI before the first download.
+static EXTRA_CA: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Trust `path`'s certificates for https registries besides the web roots.
+/// The first call wins (one configuration per process).
+pub fn set_extra_ca(path: Option<PathBuf>) {
+    let _ = EXTRA_CA.set(path);
+}
+
+/// A stream hyper can drive: TCP or TLS over it.
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Conn for T {}
 
 pub(super) async fn read_dir_file(
     dir: &Path,
@@ -134,9 +151,6 @@ pub(super) async fn http_get(
         url: url.to_string(),
     };
     let target = parse_http_url(url).map_err(|_| IndexError::InvalidSource(url.to_string()))?;
-    if target.https {
-        return Err(IndexError::HttpsUnsupported(url.to_string()));
-    }
     let stream = timeout(
         CONNECT_TIMEOUT,
         tokio::net::TcpStream::connect((target.host.as_str(), target.port)),
@@ -144,6 +158,19 @@ pub(super) async fn http_get(
     .await
     .map_err(|_| timed_out())?
     .map_err(|e| failed(format!("cannot connect: {e}")))?;
+    let stream: Box<dyn Conn> = if target.https {
+        let extra = EXTRA_CA.get().cloned().flatten();
+        let connector = crate::net::tls::connector(extra.as_deref()).map_err(failed)?;
+        let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+            .map_err(|e| failed(format!("TLS: {e}")))?;
+        let tls = timeout(CONNECT_TIMEOUT, connector.connect(name, stream))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| failed(format!("TLS: {e}")))?;
+        Box::new(tls)
+    } else {
+        Box::new(stream)
+    };
     let io = wasmtime_wasi_http::io::TokioIo::new(stream);
     let (mut sender, connection) = timeout(
         CONNECT_TIMEOUT,
