@@ -38,7 +38,8 @@ impl SqliteMemory {
         let cache = self.db.vector_cache().clone();
         self.db
             .call(move |conn| -> Result<_, MemoryError> {
-                let (_tx, ids) = cache.read_nearest(conn, &model, dims, vector.as_deref(), k)?;
+                let (_tx, ids, ()) =
+                    cache.read_nearest(conn, &model, dims, vector.as_deref(), k, |_| Ok(()))?;
                 Ok(ids)
             })
             .await
@@ -263,17 +264,20 @@ impl MemoryStore for SqliteMemory {
                 // same snapshot, so a concurrent delete cannot leave a ranked
                 // chunk without its row; the vector list comes from the
                 // in-memory copy brought up to that snapshot.
-                let (conn, vector_ids) =
-                    cache.read_nearest(conn, &model, dims, vector.as_deref(), candidates)?;
-                let mut text_ids: Vec<i64> = Vec::new();
-                if let Some(fts) = &fts {
-                    let mut stmt = conn.prepare_cached(
+                let full_text = |tx: &Transaction| -> Result<Vec<i64>, MemoryError> {
+                    let Some(fts) = &fts else {
+                        return Ok(Vec::new());
+                    };
+                    let mut stmt = tx.prepare_cached(
                         "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
                     )?;
-                    text_ids = stmt
+                    let ids = stmt
                         .query_map(params![fts, candidates as i64], |r| r.get(0))?
                         .collect::<Result<_, _>>()?;
-                }
+                    Ok(ids)
+                };
+                let (conn, vector_ids, text_ids) =
+                    cache.read_nearest(conn, &model, dims, vector.as_deref(), candidates, full_text)?;
                 let mut stmt = conn.prepare_cached(
                     "SELECT d.path, c.text, c.heading FROM memory_chunks c JOIN memory_documents d ON d.id = c.document_id WHERE c.id = ?1",
                 )?;

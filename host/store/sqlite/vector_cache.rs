@@ -118,20 +118,25 @@ impl VectorCache {
 
     /// Opens a read transaction on `conn`, checks the index there, and
     /// returns it with the `k` chunk ids nearest to `query` (none without a
-    /// query) as of that transaction's snapshot.
-    pub fn read_nearest<'c>(
+    /// query) as of that transaction's snapshot, and with what `alongside`
+    /// returned: it runs on this thread, in the transaction, while the scan
+    /// runs on another (hybrid search's full-text half, so the two halves
+    /// use both cores).
+    pub fn read_nearest<'c, R>(
         &self,
         conn: &'c Connection,
         model: &str,
         dims: usize,
         query: Option<&[f32]>,
         k: usize,
-    ) -> Result<(Transaction<'c>, Vec<i64>), MemoryError> {
+        alongside: impl FnOnce(&Transaction<'c>) -> Result<R, MemoryError>,
+    ) -> Result<(Transaction<'c>, Vec<i64>, R), MemoryError> {
         let Some(query) = query else {
             // `unchecked_transaction` takes `&Connection`; nothing here nests.
             let tx = conn.unchecked_transaction()?;
             check_index(&tx, model, dims)?;
-            return Ok((tx, Vec::new()));
+            let other = alongside(&tx)?;
+            return Ok((tx, Vec::new(), other));
         };
         // Fast path: the copy matches the snapshot.
         if let Ok(state) = self.state.read() {
@@ -141,8 +146,8 @@ impl VectorCache {
                 && loaded.generation == meta.generation
                 && loaded.index.dims() == dims
             {
-                let ids = nearest(&loaded.index, query, k)?;
-                return Ok((tx, ids));
+                let (ids, other) = scan_alongside(&loaded.index, query, k, &tx, alongside)?;
+                return Ok((tx, ids, other));
             }
         }
         // Slow path: reload under the write lock, from a snapshot taken
@@ -169,11 +174,11 @@ impl VectorCache {
                 index,
             });
         }
-        let ids = match state.as_ref() {
-            Some(loaded) => nearest(&loaded.index, query, k)?,
-            None => Vec::new(),
+        let (ids, other) = match state.as_ref() {
+            Some(loaded) => scan_alongside(&loaded.index, query, k, &tx, alongside)?,
+            None => (Vec::new(), alongside(&tx)?),
         };
-        Ok((tx, ids))
+        Ok((tx, ids, other))
     }
 
     /// Bumps the generation inside `tx`, commits it, and applies `change` to
@@ -219,6 +224,37 @@ impl VectorCache {
         }
         Ok(())
     }
+}
+
+/// The scan on a scoped thread while `alongside` runs on this one (the
+/// connection is not `Sync`, so the SQL stays here). Should no thread be
+/// available, the two run one after the other instead.
+fn scan_alongside<'c, R>(
+    index: &ExactIndex,
+    query: &[f32],
+    k: usize,
+    tx: &Transaction<'c>,
+    alongside: impl FnOnce(&Transaction<'c>) -> Result<R, MemoryError>,
+) -> Result<(Vec<i64>, R), MemoryError> {
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("memory-scan".into())
+            .spawn_scoped(s, || nearest(index, query, k));
+        match spawned {
+            Ok(scan) => {
+                let other = alongside(tx);
+                let ids = scan.join().map_err(|_| {
+                    MemoryError::Store(StoreError::Worker("the vector scan panicked".into()))
+                })??;
+                Ok((ids, other?))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "memory vectors: no thread for the scan");
+                let ids = nearest(index, query, k)?;
+                Ok((ids, alongside(tx)?))
+            }
+        }
+    })
 }
 
 fn nearest(index: &ExactIndex, query: &[f32], k: usize) -> Result<Vec<i64>, MemoryError> {
