@@ -80,6 +80,10 @@ pub(super) struct Report {
     pub(super) hybrid: Latency,
     pub(super) fts: Latency,
     pub(super) vector: Latency,
+    /// SQLite: sqlite-vec's KNN, the vector half before the in-memory copy.
+    pub(super) vector_before: Option<Latency>,
+    pub(super) first_search: Duration,
+    pub(super) first_search_rss_mb: f64,
     pub(super) empty_results: usize,
     pub(super) mean_text_matches: f64,
     pub(super) similarity: Option<[f64; 4]>,

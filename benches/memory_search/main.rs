@@ -1,6 +1,7 @@
 //! Workspace memory at scale: insert throughput and hybrid search latency
 //! over ~100,000 chunks (384-dim vectors from the local embedder) on SQLite
-//! (FTS5 + sqlite-vec) and PostgreSQL (tsvector + pgvector HNSW).
+//! (FTS5 + an exact scan of an in-memory copy of the vectors, which are
+//! stored with sqlite-vec) and PostgreSQL (tsvector + pgvector HNSW).
 //!
 //! A plain timing binary (`harness = false`, no criterion): loading the
 //! corpus takes minutes, so every figure comes from one load per backend.
@@ -42,8 +43,10 @@ use ironclaw::store::{Database, DatabaseUrl};
 
 mod corpus;
 mod figures;
+mod sqlite;
 use corpus::*;
 use figures::*;
+use sqlite::{CURVE_RANKS, run_sqlite};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -207,90 +210,6 @@ async fn time_hybrid(
     Ok((Latency::of(samples), empty))
 }
 
-fn fts_expression(query: &str) -> Option<String> {
-    let quoted: Vec<String> = search_terms(query)
-        .iter()
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
-}
-
-fn blob(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Ranks at which [`similarity_curve`] reports the exact cosine similarity.
-const CURVE_RANKS: [usize; 4] = [1, 10, 40, 1000];
-
-/// Mean exact cosine similarity between a query and its neighbours at
-/// [`CURVE_RANKS`], over the first 20 queries: how far the true nearest
-/// neighbours stand out from the crowd (a flat curve means near-ties,
-/// which no approximate index can be expected to reproduce).
-fn similarity_curve(conn: &rusqlite::Connection, measured: &[String]) -> Res<[f64; 4]> {
-    let embedder = LocalEmbedder::default();
-    let k = CURVE_RANKS[3] as i64;
-    let mut stmt = conn.prepare(
-        "SELECT distance FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
-    )?;
-    let mut sums = [0f64; 4];
-    let queries = &measured[..measured.len().min(20)];
-    for q in queries {
-        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
-        let d: Vec<f64> = stmt
-            .query_map(rusqlite::params![blob(&v), k], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for (sum, rank) in sums.iter_mut().zip(CURVE_RANKS) {
-            *sum += 1.0 - d.get(rank - 1).copied().unwrap_or(1.0);
-        }
-    }
-    Ok(sums.map(|s| s / queries.len().max(1) as f64))
-}
-
-/// The two halves of SQLite's hybrid search, timed apart with the store's
-/// own statements on one of the store's own connections: (full text,
-/// vector, mean full-text matches).
-fn sqlite_parts(conn: &rusqlite::Connection, measured: &[String]) -> Res<(Latency, Latency, f64)> {
-    let embedder = LocalEmbedder::default();
-    let candidates = indexer::candidates(LIMIT) as i64;
-    let mut fts_stmt = conn.prepare(
-        "SELECT rowid FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1 ORDER BY bm25(memory_chunks_fts) LIMIT ?2",
-    )?;
-    let mut count_stmt =
-        conn.prepare("SELECT count(*) FROM memory_chunks_fts WHERE memory_chunks_fts MATCH ?1")?;
-    let mut vec_stmt = conn.prepare(
-        "SELECT chunk_id FROM memory_vec WHERE embedding MATCH ?1 AND k = ?2 ORDER BY distance",
-    )?;
-    let (mut fts, mut vec, mut matches) = (Vec::new(), Vec::new(), 0i64);
-    for q in measured {
-        let expr = fts_expression(q).ok_or("query without words")?;
-        let t = Instant::now();
-        let n = stmt_count(&mut fts_stmt, rusqlite::params![expr, candidates])?;
-        fts.push(t.elapsed());
-        if n == 0 {
-            return Err(format!("no full-text match for {q:?}").into());
-        }
-        matches += count_stmt.query_row([&expr], |r| r.get::<_, i64>(0))?;
-        let t = Instant::now();
-        let v = embedder.embed(std::slice::from_ref(q))?.remove(0);
-        stmt_count(&mut vec_stmt, rusqlite::params![blob(&v), candidates])?;
-        vec.push(t.elapsed());
-    }
-    Ok((
-        Latency::of(fts),
-        Latency::of(vec),
-        matches as f64 / measured.len().max(1) as f64,
-    ))
-}
-
-fn stmt_count(stmt: &mut rusqlite::Statement, params: impl rusqlite::Params) -> Res<usize> {
-    let mut rows = stmt.query(params)?;
-    let mut n = 0;
-    while rows.next()?.is_some() {
-        n += 1;
-    }
-    Ok(n)
-}
-
 /// The same split on PostgreSQL, plus recall of the HNSW candidates against
 /// an exact scan for the first [`RECALL_QUERIES`] queries.
 async fn postgres_parts(url: &str, measured: &[String]) -> Res<(Latency, Latency, f64, f64)> {
@@ -408,57 +327,25 @@ async fn measure(db: &Database, setup: &Setup, report: &mut Report) -> Res<()> {
     );
     let warmup = queries(&setup.vocab, WARMUP, 7);
     let measured = queries(&setup.vocab, setup.queries, 11);
+    // The first search after opening: on SQLite it loads every vector into
+    // memory, which is also what the anonymous RSS grows by.
+    let rss = anon_rss_mb();
+    let t = Instant::now();
+    memory.search(&warmup[0], LIMIT).await?;
+    report.first_search = t.elapsed();
+    report.first_search_rss_mb = anon_rss_mb() - rss;
     (report.hybrid, report.empty_results) = time_hybrid(&memory, &warmup, &measured).await?;
     Ok(())
 }
 
-async fn run_sqlite(setup: &Setup) -> Res<Report> {
-    let mut report = Report {
-        backend: "SQLite",
-        ..Report::default()
-    };
-    let tmp = tempfile::tempdir()?;
-    let path = if setup.keep {
-        let dir = repo().join("target/bench-memory");
-        std::fs::create_dir_all(&dir)?;
-        dir.join(format!("sqlite-{}.db", setup.chunks))
-    } else {
-        tmp.path().join("memory.db")
-    };
-    eprintln!("SQLite: {}", path.display());
-    let db = Database::open(&DatabaseUrl::Sqlite(path.clone())).await?;
-    measure(&db, setup, &mut report).await?;
-    let version = db
-        .executor()
-        .query_opt("SELECT sqlite_version(), vec_version()", vec![])
-        .await?
-        .ok_or("no version")?;
-    report.version = format!(
-        "SQLite {} + sqlite-vec {}",
-        version.text(0)?,
-        version.text(1)?
-    );
-    let measured = queries(&setup.vocab, setup.queries, 11);
-    let Database::Sqlite(sqlite) = &db else {
-        return Err("not SQLite".into());
-    };
-    let parts;
-    (parts, report.similarity) = sqlite
-        .call(move |conn| -> Res<_> {
-            Ok((
-                sqlite_parts(conn, &measured)?,
-                Some(similarity_curve(conn, &measured)?),
-            ))
-        })
-        .await?;
-    (report.fts, report.vector, report.mean_text_matches) = parts;
-    drop(db);
-    report.size_mb = ["", "-wal"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
-        .map(|m| m.len() as f64 / 1e6)
-        .sum();
-    Ok(report)
+/// This process's anonymous resident memory (heap, not mapped files), MB.
+fn anon_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1000.0)
 }
 
 async fn run_postgres(setup: &Setup) -> Res<Report> {
@@ -544,6 +431,23 @@ fn print(reports: &[Report], setup: &Setup) {
         );
     }
     println!();
+    for r in reports {
+        print!(
+            "{}: first search after opening {} ms (anonymous RSS {:+.0} MB)",
+            r.backend,
+            ms(r.first_search),
+            r.first_search_rss_mb
+        );
+        if let Some(before) = &r.vector_before {
+            print!(
+                "; sqlite-vec KNN over the stored vectors (the old vector half) p50 / p95 {} / {} ms",
+                ms(before.p50),
+                ms(before.p95)
+            );
+        }
+        println!();
+    }
+    println!();
     println!("Inserts through MemoryStore::write (chunk, embed, one transaction per document):");
     println!();
     println!(
@@ -574,8 +478,13 @@ fn print(reports: &[Report], setup: &Setup) {
             );
         }
         if let Some(recall) = r.recall {
+            let what = if r.vector_before.is_some() {
+                "in-memory scan's agreement with sqlite-vec's KNN on"
+            } else {
+                "HNSW recall of"
+            };
             print!(
-                "; HNSW recall of the {} vector candidates vs exact: {:.3} (first {RECALL_QUERIES} queries)",
+                "; {what} the {} vector candidates: {:.3} (first {RECALL_QUERIES} queries)",
                 indexer::candidates(LIMIT),
                 recall
             );
