@@ -2,6 +2,7 @@
 //! WebAssembly component. See DESIGN.md for the shape of the house.
 
 pub mod capabilities;
+pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod cpu;

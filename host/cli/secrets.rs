@@ -385,24 +385,8 @@ async fn check(ctx: &Context, db: &Database) -> Result<(), CliError> {
 
 /// `YYYY-MM-DD HH:MMZ` (UTC) from milliseconds since the epoch.
 fn format_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    let (date, rem) = crate::civil::utc_date_and_seconds(ms);
+    format!("{date} {:02}:{:02}Z", rem / 3600, rem % 3600 / 60)
 }
 
 #[cfg(test)]

@@ -56,18 +56,7 @@ pub async fn seed(memory: &dyn MemoryStore, today: &str) -> Result<Vec<String>, 
     Ok(created)
 }
 
-/// Today's date (UTC) as `YYYY-MM-DD`, without a calendar dependency.
+/// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today_utc() -> String {
-    let days = crate::store::now_ms().div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    crate::civil::utc_date_and_seconds(crate::store::now_ms()).0
 }
