@@ -108,6 +108,13 @@ fn range_of_v4(a: Ipv4Addr) -> Option<&'static str> {
     })
 }
 
+/// The IPv4 address carried in two IPv6 segments.
+fn v4_from(hi: u16, lo: u16) -> Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
 fn range_of_v6(a: Ipv6Addr) -> Option<&'static str> {
     if let Some(v4) = a.to_ipv4_mapped() {
         return range_of_v4(v4);
@@ -122,21 +129,10 @@ fn range_of_v6(a: Ipv6Addr) -> Option<&'static str> {
     // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address
     // that a gateway would reach: judge that one.
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        return range_of_v4(Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        ))
-        .or(None);
+        return range_of_v4(v4_from(s[6], s[7]));
     }
     if s[0] == 0x2002 {
-        return range_of_v4(Ipv4Addr::new(
-            (s[1] >> 8) as u8,
-            s[1] as u8,
-            (s[2] >> 8) as u8,
-            s[2] as u8,
-        ));
+        return range_of_v4(v4_from(s[1], s[2]));
     }
     Some(match s[0] {
         0xfd00 if a == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => "cloud metadata",

@@ -97,7 +97,6 @@ pub(super) async fn send(
             body: body.clone(),
         };
         let result = client.exchange(&exchange, deadline).await;
-        drop(exchange);
         let audit = |status: Option<u16>, bytes_in: usize, error: Option<String>| {
             ctx.services.audit.record(
                 &ctx.caller,
