@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod cpu;
 pub mod leak;
+pub mod llm;
 pub mod memory;
 pub mod net;
 pub mod registry;

@@ -1,0 +1,12 @@
+//! Completions for the agent and for components granted `llm`: adapter
+//! components behind the host's retry / circuit-breaker / failover / cache
+//! chain, with token and cost accounting and a daily budget (DESIGN §6).
+
+pub mod provider;
+pub mod types;
+
+pub use provider::{Provider, StreamSink};
+pub use types::{
+    Completion, CompletionRequest, FinishReason, LlmError, Message, ModelInfo, TokenUsage,
+    ToolCall, ToolDefinition,
+};
