@@ -6,9 +6,10 @@
 
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    Scheme,
 };
-use crate::bindings::wasi::io::streams::StreamError;
+use crate::bindings::wasi::io::streams::{InputStream, StreamError};
 
 /// Largest response body the helper reads before giving up.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -106,10 +107,7 @@ pub struct Response {
 impl Response {
     /// The first header of this name (case-insensitive), as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| core::str::from_utf8(v).ok())
+        header_in(&self.headers, name)
     }
 
     pub fn text(&self) -> Result<&str, HttpError> {
@@ -159,7 +157,18 @@ impl Request {
         self
     }
 
+    /// Sends the request and reads the whole response body (at most
+    /// `max_response_bytes`).
     pub fn send(self) -> Result<Response, HttpError> {
+        self.send_streaming()?.into_response()
+    }
+
+    /// Sends the request and returns as soon as the status and headers are
+    /// in; the body is then read as it arrives with
+    /// [`StreamingResponse::next_chunk`] or
+    /// [`StreamingResponse::for_each_chunk`] (server-sent events, long
+    /// downloads), still capped at `max_response_bytes` in total.
+    pub fn send_streaming(self) -> Result<StreamingResponse, HttpError> {
         let url = Url::parse(&self.url)?;
         let fields = Fields::from_list(&self.headers)
             .map_err(|e| HttpError::InvalidHeader(format!("{e:?}")))?;
@@ -190,8 +199,125 @@ impl Request {
         let response = response
             .map_err(|_| HttpError::Request("response already taken".into()))?
             .map_err(request_error)?;
-        read_response(response, self.max_response_bytes)
+        StreamingResponse::new(response, self.max_response_bytes)
     }
+}
+
+/// A response whose body is read incrementally, through the wasi:io input
+/// stream, as the host delivers it.
+pub struct StreamingResponse {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    // Fields drop in order: the stream is a child of the body, which was
+    // taken from the response; each must go before its parent.
+    stream: InputStream,
+    _body: IncomingBody,
+    _response: IncomingResponse,
+    read: usize,
+    limit: usize,
+    done: bool,
+}
+
+impl core::fmt::Debug for StreamingResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StreamingResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("read", &self.read)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamingResponse {
+    fn new(response: IncomingResponse, limit: usize) -> Result<StreamingResponse, HttpError> {
+        let status = response.status();
+        let headers = response.headers().entries();
+        let body = response
+            .consume()
+            .map_err(|_| HttpError::Request("response body already taken".into()))?;
+        let stream = body
+            .stream()
+            .map_err(|_| HttpError::Request("response stream already taken".into()))?;
+        Ok(StreamingResponse {
+            status,
+            headers,
+            stream,
+            _body: body,
+            _response: response,
+            read: 0,
+            limit,
+            done: false,
+        })
+    }
+
+    /// The first header of this name (case-insensitive), as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_in(&self.headers, name)
+    }
+
+    /// Body bytes read so far.
+    pub fn bytes_read(&self) -> usize {
+        self.read
+    }
+
+    /// The next piece of the body as it arrives (blocking until some is
+    /// there), or `None` at its end. Going past the limit is an error.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
+        while !self.done {
+            match self.stream.blocking_read(64 * 1024) {
+                Ok(chunk) if chunk.is_empty() => continue,
+                Ok(chunk) => {
+                    if self.read + chunk.len() > self.limit {
+                        self.done = true;
+                        return Err(HttpError::TooLarge(self.limit));
+                    }
+                    self.read += chunk.len();
+                    return Ok(Some(chunk));
+                }
+                Err(StreamError::Closed) => self.done = true,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    self.done = true;
+                    return Err(HttpError::Request(e.to_debug_string()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Hands every remaining piece of the body to `on_chunk`, in order,
+    /// until the end, a read error, or `on_chunk` returns an error (which
+    /// stops reading and is returned as is).
+    pub fn for_each_chunk<E: From<HttpError>>(
+        &mut self,
+        mut on_chunk: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while let Some(chunk) = self.next_chunk()? {
+            on_chunk(&chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the body into a whole [`Response`].
+    pub fn into_response(mut self) -> Result<Response, HttpError> {
+        let mut body = Vec::new();
+        self.for_each_chunk(|chunk| {
+            body.extend_from_slice(chunk);
+            Ok::<(), HttpError>(())
+        })?;
+        Ok(Response {
+            status: self.status,
+            headers: std::mem::take(&mut self.headers),
+            body,
+        })
+    }
+}
+
+fn header_in<'a>(headers: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| core::str::from_utf8(v).ok())
 }
 
 /// The host's refusal as text. A reason the host wrote
@@ -224,37 +350,6 @@ fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
             .map_err(|e| HttpError::Request(format!("writing body: {e:?}")))?;
     }
     Ok(())
-}
-
-fn read_response(response: IncomingResponse, limit: usize) -> Result<Response, HttpError> {
-    let status = response.status();
-    let headers = response.headers().entries();
-    let body = response
-        .consume()
-        .map_err(|_| HttpError::Request("response body already taken".into()))?;
-    let stream = body
-        .stream()
-        .map_err(|_| HttpError::Request("response stream already taken".into()))?;
-    let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => {
-                if bytes.len() + chunk.len() > limit {
-                    return Err(HttpError::TooLarge(limit));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(HttpError::Request(e.to_debug_string()));
-            }
-        }
-    }
-    Ok(Response {
-        status,
-        headers,
-        body: bytes,
-    })
 }
 
 #[cfg(test)]
