@@ -272,7 +272,6 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
         // db is built: without a store on the runtime (as here) it is not
         // available; with one it serves (see the test below).
         ("db", "capability `db` is not available"),
-        ("secrets", "capability `secrets` is not available"),
         ("memory", "capability `memory` is not available"),
         ("llm", "NotAvailable(\"llm\")"),
         // http-outbound is built now: the pipeline refuses before any
@@ -291,6 +290,18 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
         assert_eq!(e.kind, CallErrorKind::ToolFailed, "{param}: {e}");
         assert!(e.message.contains(expected), "{param}: {e}");
     }
+    // secrets is served from the runtime's (empty) secret set: a granted
+    // name answers whether it is stored, here `false`, without an error.
+    let out = runtime()
+        .call_tool(
+            &c,
+            "ungranted",
+            &json!({"capability": "secrets"}).to_string(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(out.output.contains("granted"), "{}", out.output);
 }
 
 async fn load_in_with(

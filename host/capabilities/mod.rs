@@ -8,6 +8,7 @@ pub mod grants;
 pub mod guest_log;
 pub mod http_outbound;
 pub mod live_secrets;
+mod llm;
 mod memory;
 pub mod memory_scope;
 pub mod services;

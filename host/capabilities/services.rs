@@ -31,4 +31,7 @@ pub struct HostServices {
     /// The mediated outbound HTTP client and the owner's network policy.
     pub http: Arc<OutboundHttp>,
     pub audit: AuditSink,
+    /// The completion chain behind `llm`, set once the chain (which calls
+    /// adapters through this runtime) exists; unset answers `not-available`.
+    pub llm: Arc<std::sync::OnceLock<Arc<dyn crate::llm::Provider>>>,
 }

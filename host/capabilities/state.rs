@@ -38,6 +38,8 @@ pub struct HostState {
     /// The stores and services the runtime lends to calls; the grant still
     /// decides what a component may do with each.
     pub(crate) services: HostServices,
+    /// Where an LLM adapter's `llm-stream.chunk` text goes in this call.
+    pub(crate) stream: Option<crate::llm::StreamSink>,
 }
 
 impl HostState {
@@ -74,6 +76,7 @@ impl HostState {
             stderr,
             caller,
             services,
+            stream: None,
         }
     }
 

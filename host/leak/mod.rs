@@ -192,20 +192,25 @@ pub enum LeakSite {
     DbWrite,
     /// A message emitted on a channel: block.
     ChannelMessage,
+    /// What a model or a tool produced, before it is shown, stored or fed
+    /// back (the agent's floor): redact the owner's secret values. Patterns
+    /// are not applied: a model explaining what an AWS key looks like is not
+    /// a leak. A canary still blocks.
+    ModelOutput,
 }
 
 impl LeakSite {
     pub fn policy(self) -> LeakPolicy {
         match self {
             Self::OutboundRequest | Self::DbWrite | Self::ChannelMessage => LeakPolicy::Block,
-            Self::InboundResponse | Self::Log => LeakPolicy::Redact,
+            Self::InboundResponse | Self::Log | Self::ModelOutput => LeakPolicy::Redact,
         }
     }
 
     /// Whether credential patterns are checked here, not only stored values
     /// and canaries.
     pub fn uses_patterns(self) -> bool {
-        self != Self::InboundResponse
+        !matches!(self, Self::InboundResponse | Self::ModelOutput)
     }
 }
 

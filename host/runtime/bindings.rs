@@ -36,3 +36,22 @@ pub mod tool {
         },
     });
 }
+
+pub mod llm_adapter {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "ironclaw:host/llm-adapter-component",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi": wasmtime_wasi::p2::bindings,
+            "ironclaw:host/types": super::imports::ironclaw::host::types,
+            "ironclaw:host/logging": super::imports::ironclaw::host::logging,
+            "ironclaw:host/config": super::imports::ironclaw::host::config,
+            "ironclaw:host/secrets": super::imports::ironclaw::host::secrets,
+            "ironclaw:host/llm-types": super::imports::ironclaw::host::llm_types,
+            "ironclaw:host/llm-stream": super::imports::ironclaw::host::llm_stream,
+        },
+    });
+}

@@ -1,5 +1,6 @@
 //! Loading a component: read → digest → compile (cache) → `InstancePre` →
-//! smoke-instantiate (a tool's `describe`) → ready to call.
+//! smoke-instantiate (a tool's `describe`, an adapter's instantiation) →
+//! ready to call.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,8 +8,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::bindings::llm_adapter::LlmAdapterComponentPre;
 use super::bindings::tool::ToolComponentPre;
 use super::cache::CacheOutcome;
+use super::call::{CallSetup, KindPre};
 use super::tool::ToolInfo;
 use super::{Limits, Runtime};
 use crate::capabilities::Grants;
@@ -60,7 +63,7 @@ pub struct LoadedComponent {
     pub(crate) log_rate: Arc<crate::capabilities::guest_log::LogRate>,
     /// Name, version and digest, as audit records carry them.
     pub(crate) caller: Arc<crate::capabilities::Caller>,
-    pub(crate) pre: ToolComponentPre<crate::capabilities::HostState>,
+    pub(crate) pre: KindPre,
 }
 
 impl Runtime {
@@ -89,31 +92,37 @@ impl Runtime {
         grants: Grants,
     ) -> Result<Arc<LoadedComponent>, LoadError> {
         let path = source.display().to_string();
-        if manifest.kind != ComponentKind::Tool {
-            return Err(LoadError::UnsupportedKind {
-                path,
-                kind: manifest.kind.as_str(),
-            });
-        }
+        let world = match manifest.kind {
+            ComponentKind::Tool => "tool-component",
+            ComponentKind::LlmAdapter => "llm-adapter-component",
+            other => {
+                return Err(LoadError::UnsupportedKind {
+                    path,
+                    kind: other.as_str(),
+                });
+            }
+        };
         let digest = blake3::hash(bytes);
         let compiled = crate::cpu::run_cpu_bound(|| self.compile(&digest, bytes));
         let (component, cache, compile_ms) = compiled.map_err(|e| LoadError::Compile {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        let instance_pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::World {
-                    path: path.clone(),
-                    world: "tool-component",
-                    message: format!("{e:#}"),
-                })?;
-        let pre = ToolComponentPre::new(instance_pre).map_err(|e| LoadError::World {
+        let world_error = |e: wasmtime::Error| LoadError::World {
             path: path.clone(),
-            world: "tool-component",
+            world,
             message: format!("{e:#}"),
-        })?;
+        };
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(world_error)?;
+        let pre = match manifest.kind {
+            ComponentKind::LlmAdapter => {
+                KindPre::LlmAdapter(LlmAdapterComponentPre::new(instance_pre).map_err(world_error)?)
+            }
+            _ => KindPre::Tool(ToolComponentPre::new(instance_pre).map_err(world_error)?),
+        };
         let limits = Limits::resolve(&manifest.limits, &self.limits);
         let name: Arc<str> = Arc::from(manifest.name.as_str());
         let caller = Arc::new(crate::capabilities::Caller {
@@ -136,11 +145,30 @@ impl Runtime {
             )),
             pre,
         };
-        let (described, _usage) = self.describe(&loaded).await;
-        loaded.tools = described.map_err(|e| LoadError::Smoke {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        match loaded.manifest.kind {
+            ComponentKind::Tool => {
+                let (described, _usage) = self.describe(&loaded).await;
+                loaded.tools = described.map_err(|e| LoadError::Smoke {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            }
+            // An adapter's smoke test is instantiation: its exports do
+            // network work with the owner's configuration, which a load
+            // does not have.
+            _ => {
+                let (smoke, _usage) = self
+                    .run(&loaded, CallSetup::default(), async |store, pre| {
+                        pre.llm_adapter()?.instantiate_async(&mut *store).await?;
+                        Ok(())
+                    })
+                    .await;
+                smoke.map_err(|e| LoadError::Smoke {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
         tracing::debug!(component = %loaded.name, digest = %digest.to_hex(), ?cache, "component loaded");
         Ok(Arc::new(loaded))
     }

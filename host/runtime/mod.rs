@@ -2,8 +2,10 @@
 //! with an on-disk precompiled cache, one `InstancePre` per loaded version,
 //! a fresh `Store` per call with four budgets, and a usage record per call.
 
+pub mod adapter;
 pub mod bindings;
 pub mod cache;
+mod call;
 pub mod component;
 pub mod engine;
 pub mod error;
@@ -16,8 +18,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
 
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::http_outbound::OutboundHttp;
@@ -169,26 +171,6 @@ impl Runtime {
             map.insert(*digest, component.clone());
         }
         Ok((component, outcome, took))
-    }
-
-    /// A fresh store with the call's budgets: fuel, memory and tables
-    /// (limiter), and the epoch deadline.
-    fn new_store(&self, loaded: &LoadedComponent) -> Store<HostState> {
-        let state = HostState::new(
-            loaded.caller.clone(),
-            loaded.grants.clone(),
-            &loaded.limits,
-            &self.settings,
-            loaded.log_rate.clone(),
-            self.services.clone(),
-        );
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        // Fuel is always enabled on this engine, so this cannot fail.
-        let _ = store.set_fuel(loaded.limits.fuel);
-        store.set_epoch_deadline(self.epoch_ticks(loaded.limits.wall));
-        store.epoch_deadline_trap();
-        store
     }
 
     fn epoch_ticks(&self, wall: Duration) -> u64 {

@@ -1,15 +1,13 @@
 //! Calling tool components: `describe` and `execute`, each in a fresh store
 //! under the component's budgets, each returning a usage record.
 
-use std::time::Instant;
-
 use serde::Serialize;
 
 use super::bindings::tool::exports::ironclaw::host::tool as wit;
-use super::error::{CallError, CallErrorKind, classify};
+use super::call::CallSetup;
+use super::error::{CallError, CallErrorKind};
 use super::usage::Usage;
-use super::{LoadedComponent, Runtime, TIMEOUT_GRACE};
-use crate::capabilities::HostState;
+use super::{LoadedComponent, Runtime};
 
 /// A tool as a component describes it, with its schema parsed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,8 +49,8 @@ impl Runtime {
         loaded: &LoadedComponent,
     ) -> (Result<Vec<ToolInfo>, CallError>, Usage) {
         let (result, usage) = self
-            .run(loaded, async |store, pre| {
-                let instance = pre.instantiate_async(&mut *store).await?;
+            .run(loaded, CallSetup::default(), async |store, pre| {
+                let instance = pre.tool()?.instantiate_async(&mut *store).await?;
                 instance
                     .ironclaw_host_tool()
                     .call_describe(&mut *store)
@@ -133,8 +131,8 @@ impl Runtime {
         };
         let output_cap = loaded.limits.output_bytes;
         let (result, usage) = self
-            .run(loaded, async move |store, pre| {
-                let instance = pre.instantiate_async(&mut *store).await?;
+            .run(loaded, CallSetup::default(), async move |store, pre| {
+                let instance = pre.tool()?.instantiate_async(&mut *store).await?;
                 instance
                     .ironclaw_host_tool()
                     .call_execute(&mut *store, tool, params, &ctx)
@@ -154,46 +152,6 @@ impl Runtime {
             Ok(Err(tool_error)) => Err(from_tool_error(tool_error).with_usage(usage)),
             Err(e) => Err(e.with_usage(usage)),
         }
-    }
-
-    /// Runs `f` in a fresh store under the component's budgets, with the
-    /// tokio timeout around everything (host waits count), and measures it.
-    async fn run<R>(
-        &self,
-        loaded: &LoadedComponent,
-        f: impl AsyncFnOnce(
-            &mut wasmtime::Store<HostState>,
-            &super::bindings::tool::ToolComponentPre<HostState>,
-        ) -> wasmtime::Result<R>,
-    ) -> (Result<R, CallError>, Usage) {
-        let started = Instant::now();
-        let mut store = self.new_store(loaded);
-        let deadline = loaded.limits.wall + TIMEOUT_GRACE;
-        let outcome = tokio::time::timeout(deadline, f(&mut store, &loaded.pre)).await;
-        let wall = started.elapsed();
-        let state = store.data();
-        let usage = Usage {
-            fuel_used: loaded
-                .limits
-                .fuel
-                .saturating_sub(store.get_fuel().unwrap_or(0)),
-            wall_time_us: wall,
-            peak_memory_bytes: state.limiter.peak_memory(),
-            log_lines: state.log.accepted,
-            log_lines_refused: state.log.refused,
-        };
-        let result = match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(classify(&e, state, &loaded.limits)),
-            Err(_elapsed) => Err(CallError::new(
-                CallErrorKind::Timeout,
-                format!(
-                    "call exceeded its {} ms wall-clock budget while waiting on the host",
-                    loaded.limits.wall.as_millis()
-                ),
-            )),
-        };
-        (result, usage)
     }
 }
 
