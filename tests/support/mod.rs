@@ -10,6 +10,7 @@ use ironclaw::registry::Manifest;
 use ironclaw::runtime::{LoadedComponent, Runtime};
 
 pub mod backends;
+pub mod fake_llm;
 pub mod http_server;
 pub mod wat_component;
 
