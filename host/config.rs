@@ -37,6 +37,12 @@ pub struct Config {
     /// Outbound network policy: loopback, timeouts, size caps, extra CA.
     #[serde(default)]
     pub network: crate::net::NetworkConfig,
+    /// Which LLM adapters answer, with retries, failover, cache and budget.
+    #[serde(default)]
+    pub llm: crate::llm::config::LlmConfig,
+    /// The turn loop: iteration cap, history, compaction.
+    #[serde(default)]
+    pub agent: crate::agent::AgentConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! IronClaw host: a small Rust host in which almost everything is a
 //! WebAssembly component. See DESIGN.md for the shape of the house.
 
+pub mod agent;
 pub mod capabilities;
 pub mod civil;
 pub mod cli;

@@ -1,6 +1,8 @@
 //! The `ironclaw` command line: one file per command group.
 
+mod agent_host;
 mod audit;
+mod chat;
 mod component;
 mod component_dev;
 mod component_install;
@@ -11,6 +13,7 @@ mod keys;
 mod lend;
 mod memory;
 mod registry;
+mod repl;
 mod run;
 mod secrets;
 mod tool;
@@ -39,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the host: load the components and serve until Ctrl-C.
     Run(run::RunArgs),
+    /// One conversation turn with the assistant (for scripts).
+    Chat(chat::ChatArgs),
     /// Work with tool components.
     #[command(subcommand)]
     Tool(tool::ToolCommand),
@@ -115,6 +120,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
     let ctx = Context::load(cli.home)?;
     match cli.command {
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Chat(args) => chat::run(&ctx, args).await,
         Command::Tool(cmd) => tool::run(&ctx, cmd).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Db(cmd) => db::run(&ctx, cmd).await,

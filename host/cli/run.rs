@@ -1,62 +1,40 @@
 //! `ironclaw run`: start the host on the embedded default.
 //!
-//! Today this opens the database (migrating it and seeding the workspace's
-//! identity files on first run) and hands the workspace to the runtime's
-//! `memory` capability, loads (and so compiles, caches and smoke-tests) every
-//! component on the search path, watches those directories to hot-swap new
-//! versions, and serves until Ctrl-C or SIGTERM; the agent loop, channels and
-//! the gateway attach here as they land.
+//! Opens the database (migrating it and seeding the workspace's identity
+//! files on first run), loads (compiles, caches, smoke-tests) every
+//! component on the search path, builds the LLM chain and the agent, watches
+//! the component directories to hot-swap new versions, and serves: the REPL
+//! when stdin is a terminal (or `--repl`), else until Ctrl-C or SIGTERM. With
+//! no LLM configured it says how to configure one and serves the rest.
+//! Channels and the gateway attach here as they land.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::registry::admission::InstalledPolicy;
-use crate::registry::discovery;
-use crate::registry::reload::Reloader;
-use crate::runtime::live::LiveSet;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Load everything, report, and exit instead of serving (for scripts).
     #[arg(long)]
     pub check: bool,
+    /// Talk to the assistant on stdin/stdout even when stdin is not a
+    /// terminal (the REPL starts by itself on a terminal).
+    #[arg(long)]
+    pub repl: bool,
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
-    let (db, memory) = super::memory::open_with_db(ctx).await?;
-    let documents = memory
+    let host = super::agent_host::start(ctx).await?;
+    let documents = host
+        .memory
         .tree("")
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?
         .len();
-    let mut runtime = ctx.runtime()?;
-    // Watched below: both must exist now, or a first install or `component
-    // dev` build would go unseen until a restart.
-    for dir in [ctx.home.components_dir(), ctx.home.dev_dir()] {
-        crate::config::create_private_dir(&dir)
-            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    runtime.set_memory(memory.clone());
-    let lent = super::lend::lend(ctx, &db, &mut runtime).await?;
-    let runtime = Arc::new(runtime);
-    let reloader = Arc::new(
-        Reloader::new(
-            runtime.clone(),
-            Arc::new(LiveSet::new()),
-            discovery::search_path(&ctx.config, &ctx.home),
-            Arc::new(InstalledPolicy::new(
-                ctx.home.clone(),
-                Some(db.components()),
-                ctx.config.components.settings.clone(),
-            )),
-        )
-        .with_status_file(status_file(ctx)),
-    );
-    let first = reloader.rescan().await;
-    for (name, reason) in &first.failed {
+    for (name, reason) in &host.first_scan.failed {
         let name = if name.is_empty() { "component" } else { name };
         eprintln!("warning: {name} not loaded: {reason}");
     }
@@ -64,45 +42,63 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         "ironclaw {} — home {}, {:?} allocator",
         env!("CARGO_PKG_VERSION"),
         ctx.home.root().display(),
-        runtime.allocator()
+        host.runtime.allocator()
     );
     eprintln!(
         "  workspace: {documents} documents in {}",
-        memory.location()
+        host.memory.location()
     );
-    let components = reloader.live().all();
+    let components = host.reloader.live().all();
     for c in &components {
         let tools: Vec<&str> = c.tools.iter().map(|t| t.name.as_str()).collect();
         eprintln!(
-            "  {} {} [{}] ({:?}, {:.1} ms): {}",
+            "  {} {} [{}] ({:?}, {:.1} ms){}{}",
             c.name,
             c.manifest.version,
             c.manifest.kind.as_str(),
             c.report.cache,
             c.report.compile_ms.as_secs_f64() * 1000.0,
+            if tools.is_empty() { "" } else { ": " },
             tools.join(", ")
         );
     }
     if components.is_empty() {
         eprintln!("  no components found; run scripts/build-components");
     }
+    match &host.chain {
+        Some(chain) => eprintln!("  llm: {}", crate::llm::Provider::name(chain.as_ref())),
+        None => eprintln!(
+            "  llm: none configured — {}",
+            crate::agent::AgentError::NoLlm {
+                config: ctx.home.config_file().display().to_string()
+            }
+        ),
+    }
     if args.check {
-        lent.audit.flush().await;
+        host.lent.audit.flush().await;
         return Ok(());
     }
-    let _secrets_watch = lent.watch_secrets();
+    let _secrets_watch = host.lent.watch_secrets();
     // Hot reload: new versions dropped into a component directory serve
     // without a restart; a broken one is refused and the old one stays.
-    let _watch = reloader
-        .clone()
-        .watch()
-        .map_err(|e| CliError::Failed(format!("cannot watch the component directories: {e}")))?;
-    eprintln!(
-        "ready; try `ironclaw tool call echo --params '{{\"text\":\"hi\"}}'` in another terminal. Ctrl-C stops."
-    );
-    shutdown_signal().await;
+    let _watch =
+        host.reloader.clone().watch().map_err(|e| {
+            CliError::Failed(format!("cannot watch the component directories: {e}"))
+        })?;
+    if args.repl || std::io::stdin().is_terminal() {
+        let history = ctx.home.root().join("repl_history");
+        tokio::select! {
+            _ = super::repl::serve(host.agent.clone(), history) => {}
+            _ = shutdown_signal() => {}
+        }
+    } else {
+        eprintln!(
+            "ready; try `ironclaw chat -m hello` or `ironclaw tool call echo --params '{{\"text\":\"hi\"}}'` in another terminal. Ctrl-C stops."
+        );
+        shutdown_signal().await;
+    }
     eprintln!("stopping");
-    lent.audit.flush().await;
+    host.lent.audit.flush().await;
     Ok(())
 }
 

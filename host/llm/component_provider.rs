@@ -22,6 +22,9 @@ pub struct ComponentProvider {
     live: Arc<LiveSet>,
     /// The derived grant for the version last seen, by digest.
     grant: Mutex<Option<(blake3::Hash, Arc<Grants>)>>,
+    /// `describe-model` of the version last seen: it depends only on the
+    /// component and its settings, and the agent asks before every call.
+    described: Mutex<Option<(blake3::Hash, ModelInfo)>>,
 }
 
 impl ComponentProvider {
@@ -36,6 +39,7 @@ impl ComponentProvider {
             runtime: Arc::downgrade(runtime),
             live,
             grant: Mutex::new(None),
+            described: Mutex::new(None),
         }
     }
 
@@ -110,6 +114,16 @@ impl Provider for ComponentProvider {
 
     async fn describe(&self) -> Result<ModelInfo, LlmError> {
         let (runtime, loaded, grant) = self.current()?;
-        runtime.adapter_describe(&loaded, grant).await
+        if let Ok(cached) = self.described.lock()
+            && let Some((digest, info)) = cached.as_ref()
+            && *digest == loaded.digest
+        {
+            return Ok(info.clone());
+        }
+        let info = runtime.adapter_describe(&loaded, grant).await?;
+        if let Ok(mut cached) = self.described.lock() {
+            *cached = Some((loaded.digest, info.clone()));
+        }
+        Ok(info)
     }
 }

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod chain_config;
 pub mod clock;
 pub mod component_provider;
+pub mod config;
 pub mod pricing;
 pub mod provider;
 pub mod response_cache;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::StoreError;
 use super::domains::SqlStore;
 use super::domains::{
-    AuditLog, ComponentStore, ConversationStore, JobStore, KvStore, LlmUsageStore, RoutineStore,
-    SecretStore, SettingsStore,
+    AgentStore, AuditLog, ComponentStore, ConversationStore, JobStore, KvStore, LlmUsageStore,
+    RoutineStore, SecretStore, SettingsStore,
 };
 use super::migrate::MigrationStatus;
 use super::postgres::PgDb;
@@ -113,6 +113,9 @@ impl Database {
         Arc::new(self.sql())
     }
     pub fn routines(&self) -> Arc<dyn RoutineStore> {
+        Arc::new(self.sql())
+    }
+    pub fn agent(&self) -> Arc<dyn AgentStore> {
         Arc::new(self.sql())
     }
     pub fn llm_usage(&self) -> Arc<dyn LlmUsageStore> {

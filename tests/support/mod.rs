@@ -9,6 +9,7 @@ use ironclaw::config::{Config, Home};
 use ironclaw::registry::Manifest;
 use ironclaw::runtime::{LoadedComponent, Runtime};
 
+pub mod agent;
 pub mod backends;
 pub mod fake_llm;
 pub mod http_server;

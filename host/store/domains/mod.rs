@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::sql::Sql;
 
+pub mod agent;
 pub mod audit;
 pub mod components;
 pub mod conversations;
@@ -17,6 +18,7 @@ pub mod routines;
 pub mod secrets;
 pub mod settings;
 
+pub use agent::{AgentStore, PendingApproval, ThreadSummary, ToolCallRecord, TurnMessage};
 pub use audit::{AuditEntry, AuditLog, AuditRecord};
 pub use components::{ComponentRecord, ComponentStore, GrantRecord, GrantStatus};
 pub use conversations::{Conversation, ConversationStore, Message, NewMessage};

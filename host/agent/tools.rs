@@ -1,0 +1,103 @@
+//! The tools a turn may offer: every tool of every tool component serving
+//! now, called through the runtime under each component's budgets.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::llm::ToolDefinition;
+use crate::runtime::live::LiveSet;
+use crate::runtime::tool::CallContext;
+use crate::runtime::{Runtime, ToolInfo};
+
+pub struct ToolHost {
+    runtime: Arc<Runtime>,
+    live: Arc<LiveSet>,
+}
+
+/// What one tool call produced, success or not: both go back to the model.
+#[derive(Debug, Clone)]
+pub struct ToolResult {
+    pub output: String,
+    pub is_error: bool,
+    pub duration: Duration,
+}
+
+impl ToolHost {
+    pub fn new(runtime: Arc<Runtime>, live: Arc<LiveSet>) -> ToolHost {
+        ToolHost { runtime, live }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    pub fn live(&self) -> &Arc<LiveSet> {
+        &self.live
+    }
+
+    /// Every tool serving now, sorted by name.
+    pub fn tools(&self) -> Vec<ToolInfo> {
+        let mut tools: Vec<ToolInfo> = self
+            .live
+            .all()
+            .iter()
+            .flat_map(|c| c.tools.clone())
+            .collect();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        tools.dedup_by(|a, b| a.name == b.name);
+        tools
+    }
+
+    pub fn definitions(tools: &[ToolInfo]) -> Vec<ToolDefinition> {
+        tools
+            .iter()
+            .map(|t| ToolDefinition {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters_schema: t.parameters_schema.to_string(),
+            })
+            .collect()
+    }
+
+    pub fn requires_approval(&self, tool: &str) -> bool {
+        self.live
+            .find_tool(tool)
+            .and_then(|c| c.tools.iter().find(|t| t.name == tool).cloned())
+            .is_some_and(|t| t.requires_approval)
+    }
+
+    /// Runs `tool`; a refusal, a trap or an unknown tool comes back as an
+    /// error result for the model to read, never as a failed turn.
+    pub async fn call(&self, tool: &str, arguments: &str, context: &CallContext) -> ToolResult {
+        let started = Instant::now();
+        let Some(component) = self.live.find_tool(tool) else {
+            return ToolResult {
+                output: format!("no tool named `{tool}` is available"),
+                is_error: true,
+                duration: started.elapsed(),
+            };
+        };
+        // Models sometimes send "" for a tool without parameters.
+        let arguments = if arguments.trim().is_empty() {
+            "{}"
+        } else {
+            arguments
+        };
+        match self
+            .runtime
+            .call_tool(&component, tool, arguments, context)
+            .await
+        {
+            Ok(out) => ToolResult {
+                output: out.output,
+                is_error: false,
+                duration: started.elapsed(),
+            },
+            Err(e) => ToolResult {
+                output: format!("{}: {}", e.kind, e.message),
+                is_error: true,
+                duration: started.elapsed(),
+            },
+        }
+    }
+}
