@@ -55,3 +55,33 @@ pub mod llm_adapter {
         },
     });
 }
+
+pub mod safety_filter {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "ironclaw:host/safety-filter-component",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "ironclaw:host/types": super::imports::ironclaw::host::types,
+            "ironclaw:host/logging": super::imports::ironclaw::host::logging,
+            "ironclaw:host/config": super::imports::ironclaw::host::config,
+            "ironclaw:host/db": super::imports::ironclaw::host::db,
+        },
+    });
+}
+
+pub mod hook {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "ironclaw:host/hook-component",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "ironclaw:host/types": super::imports::ironclaw::host::types,
+            "ironclaw:host/logging": super::imports::ironclaw::host::logging,
+            "ironclaw:host/config": super::imports::ironclaw::host::config,
+            "ironclaw:host/db": super::imports::ironclaw::host::db,
+        },
+    });
+}

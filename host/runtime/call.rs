@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use wasmtime::Store;
 
+use super::bindings::hook::HookComponentPre;
 use super::bindings::llm_adapter::LlmAdapterComponentPre;
+use super::bindings::safety_filter::SafetyFilterComponentPre;
 use super::bindings::tool::ToolComponentPre;
 use super::error::{CallError, CallErrorKind, classify};
 use super::usage::Usage;
@@ -19,6 +21,8 @@ use crate::llm::StreamSink;
 pub(crate) enum KindPre {
     Tool(ToolComponentPre<HostState>),
     LlmAdapter(LlmAdapterComponentPre<HostState>),
+    SafetyFilter(SafetyFilterComponentPre<HostState>),
+    Hook(HookComponentPre<HostState>),
 }
 
 impl KindPre {
@@ -35,6 +39,22 @@ impl KindPre {
             _ => Err(wasmtime::format_err!(
                 "this component is not an LLM adapter"
             )),
+        }
+    }
+
+    pub(crate) fn safety_filter(&self) -> wasmtime::Result<&SafetyFilterComponentPre<HostState>> {
+        match self {
+            KindPre::SafetyFilter(pre) => Ok(pre),
+            _ => Err(wasmtime::format_err!(
+                "this component is not a safety filter"
+            )),
+        }
+    }
+
+    pub(crate) fn hook(&self) -> wasmtime::Result<&HookComponentPre<HostState>> {
+        match self {
+            KindPre::Hook(pre) => Ok(pre),
+            _ => Err(wasmtime::format_err!("this component is not a hook")),
         }
     }
 }

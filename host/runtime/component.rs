@@ -1,6 +1,6 @@
 //! Loading a component: read → digest → compile (cache) → `InstancePre` →
-//! smoke-instantiate (a tool's `describe`, an adapter's instantiation) →
-//! ready to call.
+//! smoke test (a tool's `describe`, an adapter's instantiation, a filter's
+//! `stages`, a hook's `register`) → ready to call.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::bindings::hook::HookComponentPre;
 use super::bindings::llm_adapter::LlmAdapterComponentPre;
+use super::bindings::safety_filter::SafetyFilterComponentPre;
 use super::bindings::tool::ToolComponentPre;
 use super::cache::CacheOutcome;
 use super::call::{CallSetup, KindPre};
+use super::error::CallError;
+use super::hook::Registration;
+use super::safety::Stage;
 use super::tool::ToolInfo;
 use super::{Limits, Runtime};
 use crate::capabilities::Grants;
@@ -59,6 +64,10 @@ pub struct LoadedComponent {
     pub limits: Limits,
     pub grants: Arc<Grants>,
     pub tools: Vec<ToolInfo>,
+    /// A safety filter's stages (empty for other kinds).
+    pub stages: Vec<Stage>,
+    /// A hook's subscription (`None` for other kinds).
+    pub hook: Option<Registration>,
     pub report: LoadReport,
     pub(crate) log_rate: Arc<crate::capabilities::guest_log::LogRate>,
     /// Name, version and digest, as audit records carry them.
@@ -95,6 +104,8 @@ impl Runtime {
         let world = match manifest.kind {
             ComponentKind::Tool => "tool-component",
             ComponentKind::LlmAdapter => "llm-adapter-component",
+            ComponentKind::SafetyFilter => "safety-filter-component",
+            ComponentKind::Hook => "hook-component",
             other => {
                 return Err(LoadError::UnsupportedKind {
                     path,
@@ -121,6 +132,12 @@ impl Runtime {
             ComponentKind::LlmAdapter => {
                 KindPre::LlmAdapter(LlmAdapterComponentPre::new(instance_pre).map_err(world_error)?)
             }
+            ComponentKind::SafetyFilter => KindPre::SafetyFilter(
+                SafetyFilterComponentPre::new(instance_pre).map_err(world_error)?,
+            ),
+            ComponentKind::Hook => {
+                KindPre::Hook(HookComponentPre::new(instance_pre).map_err(world_error)?)
+            }
             _ => KindPre::Tool(ToolComponentPre::new(instance_pre).map_err(world_error)?),
         };
         let limits = Limits::resolve(&manifest.limits, &self.limits);
@@ -139,19 +156,32 @@ impl Runtime {
             limits,
             grants: Arc::new(grants),
             tools: Vec::new(),
+            stages: Vec::new(),
+            hook: None,
             report: LoadReport { cache, compile_ms },
             log_rate: Arc::new(crate::capabilities::guest_log::LogRate::new(
                 &self.settings.logging,
             )),
             pre,
         };
+        let smoke_failed = |e: CallError| LoadError::Smoke {
+            path: path.clone(),
+            message: e.to_string(),
+        };
         match loaded.manifest.kind {
             ComponentKind::Tool => {
                 let (described, _usage) = self.describe(&loaded).await;
-                loaded.tools = described.map_err(|e| LoadError::Smoke {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+                loaded.tools = described.map_err(smoke_failed)?;
+            }
+            // What a filter or hook subscribes to is asked once, here: the
+            // agent's pipeline reads it on every turn without a call.
+            ComponentKind::SafetyFilter => {
+                let (stages, _usage) = self.filter_stages(&loaded).await;
+                loaded.stages = stages.map_err(smoke_failed)?;
+            }
+            ComponentKind::Hook => {
+                let (registration, _usage) = self.hook_register(&loaded).await;
+                loaded.hook = Some(registration.map_err(smoke_failed)?);
             }
             // An adapter's smoke test is instantiation: its exports do
             // network work with the owner's configuration, which a load
@@ -163,10 +193,7 @@ impl Runtime {
                         Ok(())
                     })
                     .await;
-                smoke.map_err(|e| LoadError::Smoke {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+                smoke.map_err(smoke_failed)?;
             }
         }
         tracing::debug!(component = %loaded.name, digest = %digest.to_hex(), ?cache, "component loaded");

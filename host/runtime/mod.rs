@@ -9,8 +9,10 @@ mod call;
 pub mod component;
 pub mod engine;
 pub mod error;
+pub mod hook;
 pub mod limits;
 pub mod live;
+pub mod safety;
 pub mod tool;
 pub mod usage;
 
