@@ -144,8 +144,8 @@ impl Accounting {
         let spent = self.spent_today().await?;
         if spent >= limit {
             return Err(LlmError::BudgetExhausted(format!(
-                "{} spent today (UTC) of the {} daily budget; raise daily-budget-usd in \
-                 config.toml or wait for 00:00 UTC",
+                "{} spent today (UTC) of the {} daily budget; raise [llm.resilience] \
+                 daily-budget-usd in config.toml or wait for 00:00 UTC",
                 format_usd(spent),
                 format_usd(limit)
             )));

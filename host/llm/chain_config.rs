@@ -1,15 +1,15 @@
 //! The owner's settings for the chain's resilience, response cache, pricing
-//! and daily budget: the part of the `[llm]` section of `config.toml` that
-//! `chain` reads. Defaults follow the issue: 3 attempts from 1 s doubling,
+//! and daily budget: `[llm.resilience]` in `config.toml` (embedded by
+//! `llm::config::LlmConfig`), which `chain` reads. Defaults follow the issue: 3 attempts from 1 s doubling,
 //! a breaker that opens after 5 transient failures for 30 s with 2
 //! half-open probes, a 1 h / 1000-entry cache, no budget.
 //!
 //! ```toml
-//! [llm]
+//! [llm.resilience]
 //! daily-budget-usd = 5.0
-//! [llm.cache]
+//! [llm.resilience.cache]
 //! ttl-secs = 600
-//! [llm.pricing."my-finetune"]
+//! [llm.resilience.pricing."my-finetune"]
 //! input = 3.0    # USD per 1M input tokens
 //! output = 12.0  # USD per 1M output tokens
 //! ```

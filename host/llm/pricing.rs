@@ -1,6 +1,6 @@
 //! What a completion cost: a built-in table of list prices (USD per million
 //! tokens) for common models, extended or overridden by the owner's
-//! `[llm.pricing."model"]` entries, and the arithmetic in micro-dollars.
+//! `[llm.resilience.pricing."model"]` entries, and the arithmetic in micro-dollars.
 //!
 //! Providers answer with dated or prefixed names (`gpt-4o-2024-08-06`,
 //! `models/gemini-2.0-flash`), so a name without an exact entry takes the
@@ -108,7 +108,7 @@ impl Pricing {
                     tracing::warn!(
                         model,
                         "no price for this LLM model: its cost is recorded as 0 and does not count \
-                         toward the daily budget; add [llm.pricing.\"{model}\"] to config.toml"
+                         toward the daily budget; add [llm.resilience.pricing.\"{model}\"] to config.toml"
                     );
                 }
                 Cost {
