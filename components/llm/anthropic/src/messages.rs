@@ -16,6 +16,9 @@ use crate::PROVIDER;
 
 /// The API version this adapter speaks (`anthropic-version` header).
 pub const API_VERSION: &str = "2023-06-01";
+/// Tool-use ids must be `[A-Za-z0-9_-]+`; another provider's ids (after a
+/// failover) are mapped to fit.
+const MAX_ID_LEN: usize = 64;
 /// `max_tokens` is required; this is sent when the request names none.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
@@ -41,7 +44,7 @@ fn conversation(messages: &[Message]) -> Vec<(&'static str, Vec<Value>)> {
                         "assistant",
                         json!({
                             "type": "tool_use",
-                            "id": c.id,
+                            "id": json::portable_id(&c.id, MAX_ID_LEN),
                             "name": c.name,
                             "input": json::arguments_object(&c.arguments),
                         }),
@@ -51,7 +54,7 @@ fn conversation(messages: &[Message]) -> Vec<(&'static str, Vec<Value>)> {
             Message::Tool(r) => {
                 let mut block = json!({
                     "type": "tool_result",
-                    "tool_use_id": r.tool_call_id,
+                    "tool_use_id": json::portable_id(&r.tool_call_id, MAX_ID_LEN),
                     "content": r.content,
                 });
                 if r.is_error {
@@ -347,6 +350,36 @@ mod tests {
         assert_eq!(
             kind(&request(&only_system, "m", false).unwrap_err()),
             "invalid-request"
+        );
+    }
+
+    #[test]
+    fn foreign_ids_are_made_to_fit() {
+        let id = "call_0~sig:CiQB0e2Kb+/=";
+        let req = CompletionRequest {
+            messages: vec![
+                Message::User("a".into()),
+                Message::Assistant(AssistantMessage {
+                    content: String::new(),
+                    tool_calls: vec![call(id, "f", "{}")],
+                }),
+                result(id, "r", false),
+            ],
+            tools: Vec::new(),
+            model: None,
+            temperature: None,
+            max_tokens: None,
+            stop: Vec::new(),
+        };
+        let body = request(&req, "claude-x", false).unwrap();
+        let use_id = &body["messages"][1]["content"][0]["id"];
+        assert_eq!(use_id, &body["messages"][2]["content"][0]["tool_use_id"]);
+        let use_id = use_id.as_str().unwrap_or_default();
+        assert!(
+            use_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{use_id}"
         );
     }
 

@@ -27,6 +27,26 @@ pub fn arguments_text(value: &Value) -> String {
     }
 }
 
+/// A tool-call id another provider can take. Ids travel across providers
+/// when the host fails over mid-conversation, and providers are strict:
+/// Anthropic wants `[A-Za-z0-9_-]+`, OpenAI at most 40 characters. An id
+/// that fits is kept; any other becomes `call_` and a hash of it, the same
+/// for the call and its result, so they still match.
+pub fn portable_id(id: &str, max_len: usize) -> String {
+    let fits = !id.is_empty()
+        && id.len() <= max_len
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if fits {
+        return id.to_string();
+    }
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("call_{hash:016x}")
+}
+
 /// A tool's parameter schema (JSON Schema text) as a value. An empty
 /// schema is an object without properties; one that does not parse is the
 /// caller's mistake, named.
@@ -57,6 +77,25 @@ mod tests {
         assert_eq!(arguments_object("{bad"), json!({"raw_arguments": "{bad"}));
         assert_eq!(arguments_text(&json!({"a": 1})), r#"{"a":1}"#);
         assert_eq!(arguments_text(&Value::Null), "{}");
+    }
+
+    #[test]
+    fn ids_that_do_not_fit_are_hashed_consistently() {
+        assert_eq!(portable_id("call_abc-123", 40), "call_abc-123");
+        assert_eq!(
+            portable_id("toolu_01A09q90qw90lq917835lq9", 40),
+            "toolu_01A09q90qw90lq917835lq9"
+        );
+        let gemini = "call_0~sig:CiQB0e2Kb+/=";
+        let mapped = portable_id(gemini, 64);
+        assert!(
+            mapped.starts_with("call_") && mapped.len() == 21,
+            "{mapped}"
+        );
+        assert_eq!(mapped, portable_id(gemini, 64));
+        assert_ne!(mapped, portable_id("call_1~sig:CiQB0e2Kb+/=", 64));
+        assert_eq!(portable_id(&"a".repeat(41), 40).len(), 21);
+        assert!(portable_id("", 40).starts_with("call_"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `functionResponse` naming the function (the result's `name`, else the
 //! call's with that id). Gemini 3 requires a call's `thoughtSignature` to
 //! come back with it; the adapter carries it inside the id
-//! (`call_<n>~<signature>`), the one field the host echoes unchanged.
+//! (`call_<n>~sig:<signature>`), the one field the host echoes unchanged.
 
 use llm_common::errors::malformed;
 use llm_common::json;
@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 
 use crate::PROVIDER;
 
-/// Separates a synthesised call id from the thought signature it carries.
-const SIGNATURE_MARK: char = '~';
+/// Separates a call id from the thought signature it carries.
+const SIGNATURE_MARK: &str = "~sig:";
 
 /// A model name without the `models/` resource prefix.
 pub fn bare_model(model: &str) -> &str {

@@ -139,7 +139,7 @@ data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"functionCa
         assert_eq!(chunks, ["Checking."]);
         assert!(matches!(c.finish_reason, FinishReason::ToolCalls));
         let ids: Vec<&str> = c.tool_calls.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["call_0~sig", "call_1"]);
+        assert_eq!(ids, ["call_0~sig:sig", "call_1"]);
         assert_eq!(c.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
         assert_eq!(c.model, "gemini-2.0-flash");
     }

@@ -12,6 +12,10 @@ use serde_json::{Map, Value, json};
 
 use crate::PROVIDER;
 
+/// OpenAI refuses longer tool-call ids (another provider's, after a
+/// failover, may be longer).
+const MAX_ID_LEN: usize = 40;
+
 /// OpenAI's reasoning models (o1, o3, o4, gpt-5) refuse `max_tokens` and
 /// take `max_completion_tokens`; everything else, compatible servers
 /// included, takes `max_tokens`.
@@ -48,7 +52,7 @@ fn message(m: &Message) -> Value {
                     .iter()
                     .map(|c| {
                         json!({
-                            "id": c.id,
+                            "id": json::portable_id(&c.id, MAX_ID_LEN),
                             "type": "function",
                             "function": {
                                 "name": c.name,
@@ -63,7 +67,7 @@ fn message(m: &Message) -> Value {
         }
         Message::Tool(r) => json!({
             "role": "tool",
-            "tool_call_id": r.tool_call_id,
+            "tool_call_id": json::portable_id(&r.tool_call_id, MAX_ID_LEN),
             "content": r.content,
         }),
     }
@@ -333,6 +337,26 @@ mod tests {
         for absent in ["tools", "stop", "max_tokens", "temperature", "stream"] {
             assert!(body.get(absent).is_none(), "{absent}");
         }
+    }
+
+    #[test]
+    fn foreign_ids_are_made_to_fit() {
+        let mut req = conversation();
+        let gemini_id = "call_0~sig:CiQB0e2KbWQ4ZTk1MjY2LTFiYzEtNGRiZC1hNDM2LTVhYjQwYzAwNzQzZQ==";
+        if let Message::Assistant(a) = &mut req.messages[2] {
+            a.tool_calls[0].id = gemini_id.into();
+        }
+        if let Message::Tool(r) = &mut req.messages[3] {
+            r.tool_call_id = gemini_id.into();
+        }
+        let body = request(&req, "gpt-4o", false).unwrap();
+        let call_id = &body["messages"][2]["tool_calls"][0]["id"];
+        assert_eq!(call_id, &body["messages"][3]["tool_call_id"]);
+        assert!(
+            call_id
+                .as_str()
+                .is_some_and(|id| id.len() <= 40 && id.starts_with("call_"))
+        );
     }
 
     #[test]

@@ -27,11 +27,11 @@ fn conversation() -> CompletionRequest {
             Message::Assistant(AssistantMessage {
                 content: String::new(),
                 tool_calls: vec![
-                    call("call_0~c2lnbmF0dXJl", "get_weather", r#"{"city":"Paris"}"#),
+                    call("call_0~sig:c2lnbmF0dXJl", "get_weather", r#"{"city":"Paris"}"#),
                     call("call_1", "get_weather", r#"{"city":"Lyon"}"#),
                 ],
             }),
-            tool_result("call_0~c2lnbmF0dXJl", "get_weather", "18°C", false),
+            tool_result("call_0~sig:c2lnbmF0dXJl", "get_weather", "18°C", false),
             // No name: found from the call with this id.
             tool_result("call_1", "", "unknown city", true),
         ],
@@ -142,7 +142,7 @@ fn parses_function_calls_with_synthesised_ids() {
     assert_eq!(c.content, "");
     assert!(matches!(c.finish_reason, FinishReason::ToolCalls));
     assert_eq!(c.tool_calls.len(), 2);
-    assert_eq!(c.tool_calls[0].id, "call_0~CiQB0e2Kb");
+    assert_eq!(c.tool_calls[0].id, "call_0~sig:CiQB0e2Kb");
     assert_eq!(c.tool_calls[0].name, "get_weather");
     assert_eq!(c.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
     assert_eq!(c.tool_calls[1].id, "call_1");
