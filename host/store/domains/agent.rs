@@ -60,7 +60,7 @@ pub trait AgentStore: Send + Sync {
         role: &str,
         content: &str,
         tool_calls: Option<&str>,
-    ) -> Result<Message, StoreError>;
+    ) -> Result<(), StoreError>;
     /// The visible messages, oldest first, at most the last `limit`.
     async fn visible_history(
         &self,
@@ -175,34 +175,29 @@ impl AgentStore for SqlStore {
         role: &str,
         content: &str,
         tool_calls: Option<&str>,
-    ) -> Result<Message, StoreError> {
+    ) -> Result<(), StoreError> {
+        // One transaction (one trip to the database): the conversation must
+        // exist (guarded update) and the message goes in with it.
         let now = now_ms();
-        let touched = self
-            .sql
-            .execute(
+        let stmts = vec![
+            Stmt::guarded(
                 "UPDATE conversations SET updated_at = $2 WHERE id = $1",
                 sql_params![conversation_id, now],
-            )
-            .await?;
-        if touched == 0 {
-            return Err(StoreError::NotFound {
+            ),
+            Stmt::new(
+                "INSERT INTO messages (conversation_id, role, content, tool_calls, created_at, turn)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                sql_params![conversation_id, role, content, tool_calls, now, turn],
+            ),
+        ];
+        if self.sql.batch(stmts).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
                 what: "conversation",
                 key: conversation_id.to_string(),
-            });
+            })
         }
-        self.sql
-            .query_opt(
-                "INSERT INTO messages (conversation_id, role, content, tool_calls, created_at, turn)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 RETURNING id, conversation_id, role, content, tool_calls, created_at, turn",
-                sql_params![conversation_id, role, content, tool_calls, now, turn],
-            )
-            .await?
-            .as_ref()
-            .map(turn_message)
-            .transpose()?
-            .map(|m| m.message)
-            .ok_or_else(|| StoreError::Database("message insert returned nothing".into()))
     }
 
     async fn visible_history(

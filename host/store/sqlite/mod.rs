@@ -62,6 +62,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // The stores use a few dozen distinct statements; rusqlite's default
+    // cache of 16 would evict and re-prepare them on every turn.
+    conn.set_prepared_statement_cache_capacity(256);
     // WAL: readers never block the writer; NORMAL sync is durable across
     // process crashes (not power loss between checkpoints), the usual choice
     // for WAL.
