@@ -6,6 +6,7 @@ mod commands;
 mod compaction;
 pub mod context;
 pub mod floor;
+pub mod pipeline;
 pub mod tools;
 mod turn;
 
@@ -45,6 +46,10 @@ pub struct AgentConfig {
     /// component says they need approval), e.g. `["memory_write"]`.
     #[serde(default)]
     pub require_approval: Vec<String>,
+    /// Safety filters named here run first, in this order; the others
+    /// follow by name. Names not installed are ignored.
+    #[serde(default)]
+    pub safety_order: Vec<String>,
 }
 
 fn default_iterations() -> u32 {
@@ -68,6 +73,7 @@ impl Default for AgentConfig {
             compact_at: default_compact_at(),
             keep_turns: default_keep_turns(),
             require_approval: Vec::new(),
+            safety_order: Vec::new(),
         }
     }
 }

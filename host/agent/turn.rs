@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::context::{self, StoredToolResult};
 use super::floor;
+use super::pipeline::Screened;
 use super::{Agent, AgentError, AgentEvent, Reply, ReplyKind};
 use crate::llm::{CompletionRequest, Message, Provider, StreamSink, ToolCall};
 use crate::runtime::tool::CallContext;
@@ -51,6 +52,13 @@ impl Agent {
         events: Option<UnboundedSender<AgentEvent>>,
     ) -> Result<Reply, AgentError> {
         let llm = self.llm_or_explain()?;
+        let text = match self.screen_inbound(conversation, text).await? {
+            Screened::Pass(text) => text,
+            Screened::Stop(notice) => {
+                return Ok(self.reply(ReplyKind::Answer, notice, conversation, 0));
+            }
+        };
+        let text = text.as_str();
         // A new message after /undo starts a new branch.
         self.store.drop_undone(&conversation.id).await?;
         let turn = self.store.next_turn(&conversation.id).await?;
@@ -171,6 +179,7 @@ impl Agent {
         events: &Option<UnboundedSender<AgentEvent>>,
         mut tally: Tally,
     ) -> Result<Reply, AgentError> {
+        let pipeline = self.pipeline();
         let tools = self.tools.tools();
         let definitions = super::ToolHost::definitions(&tools);
         let tools_bytes: usize = definitions
@@ -232,7 +241,14 @@ impl Agent {
                 ..CompletionRequest::default()
             };
             send(events, AgentEvent::Thinking);
-            let sink: Option<StreamSink> = events.clone().map(|tx| {
+            // A filter or hook may still change the answer: show it only
+            // once it is final.
+            let streamed = if pipeline.holds_answer() {
+                &None
+            } else {
+                events
+            };
+            let sink: Option<StreamSink> = streamed.clone().map(|tx| {
                 Arc::new(move |text: &str| {
                     let _ = tx.send(AgentEvent::Chunk {
                         text: text.to_string(),
@@ -243,6 +259,11 @@ impl Agent {
             tally.input_tokens += u64::from(completion.usage.input_tokens);
             tally.output_tokens += u64::from(completion.usage.output_tokens);
             let content = floor::scrub(&self.secrets, &completion.content, "model output")?;
+            let content = if completion.tool_calls.is_empty() {
+                self.screen_answer(&pipeline, conversation, content).await?
+            } else {
+                content
+            };
             let calls_json = if completion.tool_calls.is_empty() {
                 None
             } else {
@@ -333,6 +354,17 @@ impl Agent {
         events: &Option<UnboundedSender<AgentEvent>>,
         tally: &mut Tally,
     ) -> Result<(), AgentError> {
+        let pipeline = self.pipeline();
+        let call = match pipeline.before_tool_call(conversation, call).await {
+            Ok(call) => call,
+            Err(stopped) => {
+                let why = stopped.to_string();
+                return self
+                    .store_tool_result(conversation, turn, call, &why, true, "denied", 0)
+                    .await;
+            }
+        };
+        let call = call.as_ref();
         send(
             events,
             AgentEvent::ToolStarted {
@@ -341,6 +373,7 @@ impl Agent {
             },
         );
         let result = self.tools.call(&call.name, &call.arguments, context).await;
+        let result = pipeline.tool_output(conversation, &call.name, result).await;
         tally.tool_calls += 1;
         send(
             events,
