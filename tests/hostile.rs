@@ -273,7 +273,8 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
         // available; with one it serves (see the test below).
         ("db", "capability `db` is not available"),
         ("memory", "capability `memory` is not available"),
-        ("llm", "NotAvailable(\"llm\")"),
+        // Granted, but this runtime has no LLM chain.
+        ("llm", "NotAvailable(\"no LLM is configured on this host"),
         // http-outbound is built now: the pipeline refuses before any
         // traffic, because the granted secret was never set.
         ("http", "denied: secret `API_KEY` is granted but not set"),

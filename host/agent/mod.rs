@@ -153,7 +153,14 @@ pub struct Agent {
     /// One lock per conversation: its turns run one at a time, different
     /// conversations run concurrently.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The system prompt and when it was read: identity files are read at
+    /// most every [`PROMPT_TTL`], not on every model call.
+    pub(crate) prompt_cache: Mutex<Option<(std::time::Instant, Arc<str>)>>,
 }
+
+/// How long a read of the identity files serves: an edit to IDENTITY.md
+/// or MEMORY.md shows in the system prompt within this time.
+pub(crate) const PROMPT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct AgentParts {
     pub conversations: Arc<dyn ConversationStore>,
@@ -178,6 +185,7 @@ impl Agent {
             config: parts.config,
             config_path: parts.config_path,
             locks: Mutex::new(HashMap::new()),
+            prompt_cache: Mutex::new(None),
         }
     }
 

@@ -190,11 +190,13 @@ impl Agent {
         loop {
             // Tool calls of this turn still without a result (after a
             // resume, or the rest of a batch) run first.
-            let history = self
+            let mut history = self
                 .store
                 .visible_history(&conversation.id, self.config.history_messages)
                 .await?;
-            for call in context::unanswered_calls(&history, turn) {
+            let open_calls = context::unanswered_calls(&history, turn);
+            let ran_tools = !open_calls.is_empty();
+            for call in open_calls {
                 if let Some(question) = self
                     .gate(conversation, turn, &call, context, events, &mut tally)
                     .await?
@@ -220,10 +222,13 @@ impl Agent {
             }
             iterations += 1;
             let mut messages = self.prompt(conversation).await?;
-            let history = self
-                .store
-                .visible_history(&conversation.id, self.config.history_messages)
-                .await?;
+            // Read again only when tool results were added since.
+            if ran_tools {
+                history = self
+                    .store
+                    .visible_history(&conversation.id, self.config.history_messages)
+                    .await?;
+            }
             let replay = context::to_messages(&history);
             let estimate = context::estimate_tokens(&replay, tools_bytes);
             if self.should_compact(llm, estimate).await
@@ -311,7 +316,7 @@ impl Agent {
         tally: &mut Tally,
     ) -> Result<Option<String>, AgentError> {
         let asks = self.tools.requires_approval(&call.name)
-            || self.config.require_approval.iter().any(|t| *t == call.name);
+            || self.config.require_approval.contains(&call.name);
         if asks
             && !self
                 .store
@@ -440,14 +445,27 @@ impl Agent {
         Ok(())
     }
 
+    /// The system prompt, from the cache while it is fresh.
+    async fn system_prompt(&self) -> Arc<str> {
+        if let Ok(cache) = self.prompt_cache.lock()
+            && let Some((read_at, prompt)) = cache.as_ref()
+            && read_at.elapsed() < super::PROMPT_TTL
+        {
+            return prompt.clone();
+        }
+        let prompt: Arc<str> = context::system_prompt(self.memory.as_deref()).await.into();
+        if let Ok(mut cache) = self.prompt_cache.lock() {
+            *cache = Some((std::time::Instant::now(), prompt.clone()));
+        }
+        prompt
+    }
+
     /// The system prompt and the summary of compacted history.
     pub(crate) async fn prompt(
         &self,
         conversation: &Conversation,
     ) -> Result<Vec<Message>, AgentError> {
-        let mut messages = vec![Message::system(
-            context::system_prompt(self.memory.as_deref()).await,
-        )];
+        let mut messages = vec![Message::system(self.system_prompt().await.to_string())];
         if let Some(summary) = self.store.summary(&conversation.id).await? {
             messages.push(Message::system(format!(
                 "Summary of the earlier conversation:\n{summary}"

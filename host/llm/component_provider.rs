@@ -13,6 +13,9 @@ use crate::runtime::LoadedComponent;
 use crate::runtime::Runtime;
 use crate::runtime::live::LiveSet;
 
+/// What one call runs on: the runtime, the serving adapter, its grant.
+type Serving = (Arc<Runtime>, Arc<LoadedComponent>, Arc<Grants>);
+
 pub struct ComponentProvider {
     name: String,
     settings: AdapterSettings,
@@ -48,7 +51,7 @@ impl ComponentProvider {
     }
 
     /// The serving adapter and the grant this configuration gives it.
-    fn current(&self) -> Result<(Arc<Runtime>, Arc<LoadedComponent>, Arc<Grants>), LlmError> {
+    fn current(&self) -> Result<Serving, LlmError> {
         let runtime = self
             .runtime
             .upgrade()
