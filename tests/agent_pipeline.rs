@@ -9,39 +9,11 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use serde_json::json;
 use support::agent::AgentHome;
 use support::fake_llm::{FakeLlm, Provider, RecordedRequest, Scripted};
 
 const MODEL: &str = "gpt-4o-mini";
-
-/// A directory holding only the named fixtures, each `(fixture, name)`:
-/// a fixture copied under another name serves as a second component.
-fn components(fixtures: &[(&str, &str)]) -> PathBuf {
-    let dir = tempfile::Builder::new()
-        .prefix("ironclaw-pipeline-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    let from = support::fixtures_dir();
-    for (fixture, name) in fixtures {
-        std::fs::copy(
-            from.join(format!("{fixture}.wasm")),
-            dir.join(format!("{name}.wasm")),
-        )
-        .expect("copy wasm");
-        let manifest = std::fs::read_to_string(from.join(format!("{fixture}.toml")))
-            .expect("fixture manifest")
-            .replace(
-                &format!("name = \"{fixture}\""),
-                &format!("name = \"{name}\""),
-            );
-        std::fs::write(dir.join(format!("{name}.toml")), manifest).expect("write manifest");
-    }
-    dir
-}
 
 /// A home whose config loads `fixtures` and adds `rest` (settings, `[agent]`).
 async fn home_with(fixtures: &[(&str, &str)], rest: &str) -> (FakeLlm, AgentHome) {
@@ -49,7 +21,7 @@ async fn home_with(fixtures: &[(&str, &str)], rest: &str) -> (FakeLlm, AgentHome
     let config = format!(
         "{}[components]\npaths = [\"{}\"]\n\n{rest}",
         AgentHome::llm_section(&fake, MODEL, ""),
-        components(fixtures).display()
+        support::agent::fixtures_only(fixtures).display()
     );
     (fake, AgentHome::new(&config, "OPENAI_API_KEY"))
 }

@@ -163,3 +163,30 @@ pub fn file_contains(path: &Path, needle: &str) -> bool {
         .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
         .unwrap_or(false)
 }
+
+/// A directory holding only the named fixtures, each `(fixture, name)`:
+/// a fixture copied under another name serves as a second component. For
+/// `[components] paths`, so the hostile fixtures are never loaded.
+pub fn fixtures_only(fixtures: &[(&str, &str)]) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix("ironclaw-fixtures-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let from = super::fixtures_dir();
+    for (fixture, name) in fixtures {
+        std::fs::copy(
+            from.join(format!("{fixture}.wasm")),
+            dir.join(format!("{name}.wasm")),
+        )
+        .expect("copy wasm");
+        let manifest = std::fs::read_to_string(from.join(format!("{fixture}.toml")))
+            .expect("fixture manifest")
+            .replace(
+                &format!("name = \"{fixture}\""),
+                &format!("name = \"{name}\""),
+            );
+        std::fs::write(dir.join(format!("{name}.toml")), manifest).expect("write manifest");
+    }
+    dir
+}
