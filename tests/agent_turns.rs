@@ -384,3 +384,35 @@ async fn the_repl_streams_answers_and_the_breaker_opens_after_repeated_failures(
     assert!(stdout.contains("Thread: main"), "{stdout}");
     assert_eq!(fake.requests().len(), 3, "the open breaker sent nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_in_a_streamed_answer_never_reaches_the_screen() {
+    // The fake splits at spaces, so the key arrives in one chunk here; the
+    // split-inside-a-secret case at every offset is the stream guard's unit
+    // test (host/capabilities/stream_guard.rs). This checks the wiring: the
+    // guard's held-back tail is flushed, and the screen sees the redaction.
+    let (fake, home) = openai_home("", "").await;
+    let text = format!("Sure: {API_KEY} — that is the key you stored, {API_KEY}.");
+    fake.push(Scripted::text(text));
+    let mut command = home.command(&["chat", "-m", "what is my key?"]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fake.requests()[0].streaming());
+    assert!(!stdout.contains(API_KEY), "{stdout}");
+    assert!(
+        !stdout.contains(&API_KEY[..20]),
+        "no piece of it either: {stdout}"
+    );
+    assert_eq!(
+        stdout.matches("[REDACTED:openai_api_key]").count(),
+        2,
+        "{stdout}"
+    );
+}

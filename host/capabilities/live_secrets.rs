@@ -20,6 +20,7 @@ pub struct SecretSet {
     /// What the vault looked like when this set was built (names and
     /// update times), to notice changes made by another process.
     pub(crate) fingerprint: Vec<(String, i64)>,
+    canary_len: usize,
 }
 
 impl SecretSet {
@@ -29,6 +30,7 @@ impl SecretSet {
         canary: Option<Canary>,
         fingerprint: Vec<(String, i64)>,
     ) -> SecretSet {
+        let canary_len = canary.as_ref().map_or(0, |c| c.value().len());
         let scanner = LeakScanner::new(
             values
                 .iter()
@@ -46,6 +48,7 @@ impl SecretSet {
             values,
             scanner,
             fingerprint,
+            canary_len,
         }
     }
 
@@ -55,6 +58,14 @@ impl SecretSet {
 
     pub fn scanner(&self) -> Option<&LeakScanner> {
         self.scanner.as_ref()
+    }
+
+    /// The longest stored value (or the canary), in bytes: how much of a
+    /// stream may still belong to a secret that has not fully arrived.
+    pub fn longest_value_bytes(&self) -> usize {
+        let values = self.values.values().map(|v| v.expose().len()).max();
+        let canary = self.canary_len;
+        values.unwrap_or(0).max(canary)
     }
 }
 

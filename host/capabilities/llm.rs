@@ -105,18 +105,35 @@ impl llm_stream::Host for HostState {
         let Some(sink) = self.stream.clone() else {
             return Ok(Err(CapabilityError::NotAvailable("llm-stream".into())));
         };
-        // Each chunk is scrubbed on its own; a secret split across two
-        // chunks is caught when the whole answer is scrubbed before it is
-        // kept or sent anywhere.
-        match self.scrub_model_output(text) {
+        // The guard holds back the tail that may be the start of a secret
+        // still arriving, and redacts secrets split across chunks.
+        let set = self.services.secrets.current();
+        match self.stream_guard.push(&set, &text) {
             Ok(clean) => {
-                sink(&clean);
+                if !clean.is_empty() {
+                    sink(&clean);
+                }
                 Ok(Ok(()))
             }
             Err(e) => {
                 self.stream = None;
                 Ok(Err(CapabilityError::Failed(e.to_string())))
             }
+        }
+    }
+}
+
+impl HostState {
+    /// At the end of a successful adapter call: what the guard still holds.
+    pub(crate) fn finish_stream(&mut self) {
+        let Some(sink) = self.stream.take() else {
+            return;
+        };
+        let set = self.services.secrets.current();
+        if let Ok(rest) = self.stream_guard.finish(&set)
+            && !rest.is_empty()
+        {
+            sink(&rest);
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod services;
 mod settings;
 pub mod state;
 pub mod stdio;
+pub mod stream_guard;
 mod unavailable;
 
 pub use grants::{Capability, Grants};

@@ -40,6 +40,8 @@ pub struct HostState {
     pub(crate) services: HostServices,
     /// Where an LLM adapter's `llm-stream.chunk` text goes in this call.
     pub(crate) stream: Option<crate::llm::StreamSink>,
+    /// Holds back streamed text that may be part of a secret still arriving.
+    pub(crate) stream_guard: super::stream_guard::StreamGuard,
 }
 
 impl HostState {
@@ -77,6 +79,7 @@ impl HostState {
             caller,
             services,
             stream: None,
+            stream_guard: Default::default(),
         }
     }
 

@@ -56,6 +56,12 @@ pub use exact::MIN_SECRET_LEN;
 pub use patterns::{PatternInfo, Severity};
 pub use scanner::LeakScanner;
 
+/// `bytes` with each of `findings` (from a scan of these bytes) replaced by
+/// `[REDACTED:<label>]`; borrowed when there are none.
+pub fn redact_findings<'a>(bytes: &'a [u8], findings: &[Finding]) -> std::borrow::Cow<'a, [u8]> {
+    redact::apply(bytes, findings)
+}
+
 /// Every credential pattern the scanner knows, in a stable order.
 pub fn patterns() -> impl Iterator<Item = PatternInfo> {
     patterns::all()

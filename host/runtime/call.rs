@@ -82,6 +82,9 @@ impl Runtime {
         let mut store = self.new_store(loaded, setup);
         let deadline = loaded.limits.wall + TIMEOUT_GRACE;
         let outcome = tokio::time::timeout(deadline, f(&mut store, &loaded.pre)).await;
+        if matches!(outcome, Ok(Ok(_))) {
+            store.data_mut().finish_stream();
+        }
         let wall = started.elapsed();
         let state = store.data();
         let usage = Usage {
