@@ -148,6 +148,8 @@ async fn threads_and_tool_calls(backend: Backend) {
         a.current_thread("repl", "owner").await.unwrap(),
         Some(main.id.clone())
     );
+    // Times are in milliseconds: make "more recent" unambiguous.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     a.append_turn_message(&side.id, 1, "user", "hi", None)
         .await
         .unwrap();
@@ -182,7 +184,73 @@ async fn threads_and_tool_calls(backend: Backend) {
     assert!(bad.is_err(), "the outcome is checked by the schema");
 }
 
+async fn a_turn_starts_and_a_tool_result_lands_in_one_transaction_each(backend: Backend) {
+    let t = migrated(backend).await;
+    let (c, a) = (t.db.conversations(), t.db.agent());
+    let conv = c.find_or_create("cli", "owner", None).await.unwrap();
+    a.start_turn(&conv.id, 1, "first").await.unwrap();
+    assert_eq!(
+        c.conversation(&conv.id).await.unwrap().unwrap().state,
+        "processing"
+    );
+    a.append_tool_result(
+        ToolCallRecord {
+            conversation_id: &conv.id,
+            turn: 1,
+            tool_call_id: "call_1",
+            tool: "echo",
+            arguments: "{}",
+            output: "<tool_output name=\"echo\">x</tool_output>",
+            outcome: "ok",
+            duration_ms: 2,
+        },
+        Some("{\"tool_call_id\":\"call_1\",\"name\":\"echo\"}"),
+    )
+    .await
+    .unwrap();
+    let h = a.visible_history(&conv.id, 10).await.unwrap();
+    assert_eq!(
+        h.iter()
+            .map(|m| m.message.role.as_str())
+            .collect::<Vec<_>>(),
+        ["user", "tool"]
+    );
+    assert!(
+        h[1].message
+            .tool_calls
+            .as_deref()
+            .unwrap()
+            .contains("call_1")
+    );
+    // An undone turn is forgotten when the next one starts.
+    a.undo_turn(&conv.id).await.unwrap();
+    a.start_turn(&conv.id, 2, "second").await.unwrap();
+    assert_eq!(a.redo_turn(&conv.id).await.unwrap(), None);
+    let h = a.visible_history(&conv.id, 10).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].message.content, "second");
+    // Neither writes anything for a conversation that does not exist.
+    assert!(a.start_turn("nope", 1, "x").await.is_err());
+    let orphan = a
+        .append_tool_result(
+            ToolCallRecord {
+                conversation_id: "nope",
+                turn: 1,
+                tool_call_id: "c",
+                tool: "t",
+                arguments: "{}",
+                output: "",
+                outcome: "ok",
+                duration_ms: 0,
+            },
+            None,
+        )
+        .await;
+    assert!(orphan.is_err());
+}
+
 on_both_backends!(
+    a_turn_starts_and_a_tool_result_lands_in_one_transaction_each,
     turns_undo_redo_clear_and_compact,
     approvals_persist_and_the_first_answer_wins,
     threads_and_tool_calls

@@ -59,15 +59,10 @@ impl Agent {
             }
         };
         let text = text.as_str();
-        // A new message after /undo starts a new branch.
-        self.store.drop_undone(&conversation.id).await?;
+        // A new message after /undo starts a new branch (start_turn hides
+        // the undone turns; their numbers stay used, so next_turn is safe).
         let turn = self.store.next_turn(&conversation.id).await?;
-        self.store
-            .append_turn_message(&conversation.id, turn, "user", text, None)
-            .await?;
-        self.conversations
-            .set_state(&conversation.id, "processing")
-            .await?;
+        self.store.start_turn(&conversation.id, turn, text).await?;
         let context = CallContext {
             call_id: format!("{}:{turn}", conversation.id),
             user_id: Some(inbound.user_id.clone()),
@@ -428,19 +423,19 @@ impl Agent {
         })
         .ok();
         self.store
-            .append_turn_message(&conversation.id, turn, "tool", &wrapped, meta.as_deref())
-            .await?;
-        self.store
-            .record_tool_call(ToolCallRecord {
-                conversation_id: &conversation.id,
-                turn,
-                tool_call_id: &call.id,
-                tool: &call.name,
-                arguments: &call.arguments,
-                output: &wrapped,
-                outcome,
-                duration_ms,
-            })
+            .append_tool_result(
+                ToolCallRecord {
+                    conversation_id: &conversation.id,
+                    turn,
+                    tool_call_id: &call.id,
+                    tool: &call.name,
+                    arguments: &call.arguments,
+                    output: &wrapped,
+                    outcome,
+                    duration_ms,
+                },
+                meta.as_deref(),
+            )
             .await?;
         Ok(())
     }

@@ -61,6 +61,22 @@ pub trait AgentStore: Send + Sync {
         content: &str,
         tool_calls: Option<&str>,
     ) -> Result<(), StoreError>;
+    /// Opens turn `turn` with the user's message, in one transaction:
+    /// undone turns are forgotten (a new branch), the conversation becomes
+    /// `processing`, the message is stored.
+    async fn start_turn(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        text: &str,
+    ) -> Result<(), StoreError>;
+    /// A tool's result as the model will see it (`role = tool`, `meta` in
+    /// `tool_calls`) and the tool-call record, in one transaction.
+    async fn append_tool_result(
+        &self,
+        call: ToolCallRecord<'_>,
+        meta: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// The visible messages, oldest first, at most the last `limit`.
     async fn visible_history(
         &self,
@@ -196,6 +212,80 @@ impl AgentStore for SqlStore {
             Err(StoreError::NotFound {
                 what: "conversation",
                 key: conversation_id.to_string(),
+            })
+        }
+    }
+
+    async fn start_turn(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let stmts = vec![
+            Stmt::new(
+                "UPDATE messages SET visibility = 'hidden' WHERE conversation_id = $1 AND visibility = 'undone'",
+                sql_params![conversation_id],
+            ),
+            Stmt::guarded(
+                "UPDATE conversations SET state = 'processing', updated_at = $2 WHERE id = $1",
+                sql_params![conversation_id, now],
+            ),
+            Stmt::new(
+                "INSERT INTO messages (conversation_id, role, content, tool_calls, created_at, turn)
+                 VALUES ($1, 'user', $2, NULL, $3, $4)",
+                sql_params![conversation_id, text, now, turn],
+            ),
+        ];
+        if self.sql.batch(stmts).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                what: "conversation",
+                key: conversation_id.to_string(),
+            })
+        }
+    }
+
+    async fn append_tool_result(
+        &self,
+        c: ToolCallRecord<'_>,
+        meta: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let stmts = vec![
+            Stmt::guarded(
+                "UPDATE conversations SET updated_at = $2 WHERE id = $1",
+                sql_params![c.conversation_id, now],
+            ),
+            Stmt::new(
+                "INSERT INTO messages (conversation_id, role, content, tool_calls, created_at, turn)
+                 VALUES ($1, 'tool', $2, $3, $4, $5)",
+                sql_params![c.conversation_id, c.output, meta, now, c.turn],
+            ),
+            Stmt::new(
+                "INSERT INTO agent_tool_calls (conversation_id, turn, tool_call_id, tool, arguments, output, outcome, duration_ms, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                sql_params![
+                    c.conversation_id,
+                    c.turn,
+                    c.tool_call_id,
+                    c.tool,
+                    c.arguments,
+                    c.output,
+                    c.outcome,
+                    c.duration_ms,
+                    now
+                ],
+            ),
+        ];
+        if self.sql.batch(stmts).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                what: "conversation",
+                key: c.conversation_id.to_string(),
             })
         }
     }
