@@ -2,8 +2,15 @@
 //! scan of URL/headers/body, secret injection, address check, timeouts and
 //! caps, response scan and redaction, audit record) versus a direct hyper
 //! request to the same loopback server, 1 KiB bodies both ways, each
-//! exchange on a new connection in both (the mediated path opens one per
-//! request). Interleaved rounds so both see the same machine state; medians.
+//! exchange on a new connection in all (the mediated path opens one per
+//! request). A third row is the host's network client alone (address
+//! check, timeouts, caps; no policy), to split the cost between the client
+//! and the policy around it.
+//!
+//! Every round runs each path once, in a shuffled order: a request is
+//! slower right after certain others (the previous one's teardown, the
+//! audit writer), and a fixed order would hand that cost to one path.
+//! Medians.
 //!
 //!   cargo bench --bench http_outbound [-- ROUNDS]
 
@@ -20,7 +27,7 @@ use ironclaw::capabilities::audit::AuditSink;
 use ironclaw::capabilities::http_outbound::{OutboundHttp, send_mediated};
 use ironclaw::capabilities::live_secrets::LiveSecrets;
 use ironclaw::capabilities::{Caller, Grants, HostServices};
-use ironclaw::net::NetworkConfig;
+use ironclaw::net::{Exchange, NetworkConfig};
 use ironclaw::registry::Manifest;
 use ironclaw::secrets::{MasterKey, SecretValue, Vault};
 use ironclaw::store::{Database, DatabaseUrl};
@@ -122,33 +129,70 @@ async fn main() {
         send_mediated(caller.clone(), grants.clone(), services.clone(), request)
     };
 
-    // Warm up both paths (connections, allocator, scanner tables).
-    for _ in 0..200 {
-        direct(&url, body.clone()).await;
-        mediated().await.unwrap();
-    }
-    let (mut d, mut m) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let n = direct(&url, body.clone()).await;
-        d.push(t.elapsed());
-        assert_eq!(n, 1024);
-        let t = Instant::now();
-        let r = mediated().await.unwrap();
-        let n = r.into_body().collect().await.unwrap().to_bytes().len();
-        m.push(t.elapsed());
-        assert_eq!(n, 1024);
+    let client = services.http.client().unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "text/plain".parse().unwrap());
+    headers.insert(
+        "authorization",
+        "Bearer value-7-kkkkkkkkkkkkkkkkkkkkkkkk".parse().unwrap(),
+    );
+    let exchange = Exchange {
+        method: http::Method::POST,
+        url: url.clone(),
+        headers,
+        body: body.clone(),
+    };
+    let client_only = || {
+        let deadline = tokio::time::Instant::now() + client.config().total_timeout();
+        client.exchange(exchange.clone(), deadline)
+    };
+
+    // 200 warm-up rounds (connections, allocator, scanner tables), then
+    // `rounds` measured ones.
+    const PATHS: [&str; 3] = ["direct hyper:", "host client:", "mediated send:"];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut order = [0, 1, 2];
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    for round in 0..200 + rounds {
+        for i in (1..order.len()).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        for path in order {
+            let t = Instant::now();
+            let n = match path {
+                0 => direct(&url, body.clone()).await,
+                1 => client_only().await.unwrap().body.len(),
+                _ => {
+                    let r = mediated().await.unwrap();
+                    r.into_body().collect().await.unwrap().to_bytes().len()
+                }
+            };
+            let took = t.elapsed();
+            assert_eq!(n, 1024);
+            if round >= 200 {
+                times[path].push(took);
+            }
+        }
     }
     services.audit.flush().await;
-    let (dm, mm) = (median(d), median(m));
+    let medians = times.map(median);
     println!(
-        "rounds: {rounds} interleaved, 1 KiB request and response bodies, new connection each"
+        "rounds: {rounds}, paths in shuffled order, 1 KiB request and response bodies, new connection each"
     );
-    println!("direct hyper:   median {:>7.1} µs", dm.as_secs_f64() * 1e6);
-    println!("mediated send:  median {:>7.1} µs", mm.as_secs_f64() * 1e6);
-    println!(
-        "added:          {:>7.1} µs ({:+.1} %)",
-        (mm.as_secs_f64() - dm.as_secs_f64()) * 1e6,
-        (mm.as_secs_f64() / dm.as_secs_f64() - 1.0) * 100.0
-    );
+    for (name, m) in PATHS.iter().zip(medians) {
+        println!("{name:<15} median {:>7.1} µs", m.as_secs_f64() * 1e6);
+    }
+    let added = |m: Duration| {
+        let (m, d) = (m.as_secs_f64(), medians[0].as_secs_f64());
+        format!(
+            "{:>7.1} µs ({:+.1} %)",
+            (m - d) * 1e6,
+            (m / d - 1.0) * 100.0
+        )
+    };
+    println!("client added:   {}", added(medians[1]));
+    println!("added:          {}", added(medians[2]));
 }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::address::{AddressPolicy, ResolveError};
 use super::config::NetworkConfig;
+use super::deadline::{Clock, Limit};
 
 /// A request as the host sends it: absolute URL, final headers, whole body.
 #[derive(Debug, Clone)]
@@ -83,149 +84,190 @@ impl OutboundClient {
         self.policy
     }
 
-    /// One request/response, no redirects followed. `deadline` bounds it all.
-    pub async fn exchange(&self, req: &Exchange, deadline: Instant) -> Result<Response, NetError> {
+    /// One request/response, no redirects followed. `deadline` bounds it
+    /// all; connecting (TCP and TLS) and waiting for the response head also
+    /// have their own limits. One alarm serves every step (see
+    /// [`Clock`]).
+    pub async fn exchange(&self, req: Exchange, deadline: Instant) -> Result<Response, NetError> {
         let host = req
             .url
             .host()
             .ok_or_else(|| NetError::InvalidUrl(format!("{} has no host", req.url)))?
             .to_string();
-        match tokio::time::timeout_at(deadline, self.exchange_inner(req, &host)).await {
-            Ok(r) => r,
-            Err(_) => Err(NetError::TotalTimeout { host }),
+        let mut clock = Clock::new(deadline.into_std());
+        match self.exchange_inner(req, &host, &mut clock).await {
+            Err(Step::Expired(Limit::Total)) => Err(NetError::TotalTimeout { host }),
+            Err(Step::Expired(Limit::Connect)) => Err(NetError::ConnectTimeout {
+                host,
+                ms: self.config.connect_timeout_ms,
+            }),
+            Err(Step::Expired(Limit::FirstByte)) => Err(NetError::FirstByteTimeout {
+                host,
+                ms: self.config.first_byte_timeout_ms,
+            }),
+            Err(Step::Failed(e)) => Err(e),
+            Ok(r) => Ok(r),
         }
     }
 
-    async fn exchange_inner(&self, req: &Exchange, host: &str) -> Result<Response, NetError> {
+    async fn exchange_inner(
+        &self,
+        req: Exchange,
+        host: &str,
+        clock: &mut Clock,
+    ) -> Result<Response, Step> {
         if req.body.len() as u64 > self.config.max_request_bytes {
-            return Err(NetError::RequestTooLarge {
+            return Err(Step::Failed(NetError::RequestTooLarge {
                 limit: self.config.max_request_bytes,
-            });
+            }));
         }
         let https = match req.url.scheme_str() {
             Some("https") => true,
             Some("http") => false,
             other => {
-                return Err(NetError::InvalidUrl(format!(
+                return Err(Step::Failed(NetError::InvalidUrl(format!(
                     "unsupported scheme {}",
                     other.unwrap_or("(none)")
-                )));
+                ))));
             }
         };
         let port = req.url.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let addrs = self.policy.resolve(host, port).await?;
-        let (tcp, remote) = self.connect(host, &addrs).await?;
+        let addrs = clock
+            .run(None, self.policy.resolve(host, port))
+            .await?
+            .map_err(|e| Step::Failed(e.into()))?;
+        let (tcp, remote) = self.connect(host, &addrs, clock).await?;
         let _ = tcp.set_nodelay(true);
-        let io: Box<dyn Stream> = if https {
-            let name = rustls::pki_types::ServerName::try_from(
-                host.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_string(),
-            )
-            .map_err(|e| NetError::Tls {
+        if !https {
+            return self.send(tcp, req, host, remote, clock).await;
+        }
+        let name = rustls::pki_types::ServerName::try_from(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+        )
+        .map_err(|e| {
+            Step::Failed(NetError::Tls {
                 host: host.to_string(),
                 reason: e.to_string(),
+            })
+        })?;
+        let tls = clock
+            .run(
+                Some((Limit::Connect, self.config.connect_timeout())),
+                self.tls.connect(name, tcp),
+            )
+            .await?
+            .map_err(|e| {
+                Step::Failed(NetError::Tls {
+                    host: host.to_string(),
+                    reason: e.to_string(),
+                })
             })?;
-            let tls =
-                tokio::time::timeout(self.config.connect_timeout(), self.tls.connect(name, tcp))
-                    .await
-                    .map_err(|_| NetError::ConnectTimeout {
-                        host: host.to_string(),
-                        ms: self.config.connect_timeout_ms,
-                    })?
-                    .map_err(|e| NetError::Tls {
-                        host: host.to_string(),
-                        reason: e.to_string(),
-                    })?;
-            Box::new(tls)
-        } else {
-            Box::new(tcp)
-        };
-        let protocol = |e: hyper::Error| NetError::Protocol {
-            host: host.to_string(),
-            reason: e.to_string(),
-        };
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(io))
-                .await
-                .map_err(protocol)?;
-        let driver = tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let result = self.send(&mut sender, req, host, remote).await;
-        driver.abort();
-        result
+        self.send(tls, req, host, remote, clock).await
     }
 
     async fn connect(
         &self,
         host: &str,
         addrs: &[SocketAddr],
-    ) -> Result<(TcpStream, SocketAddr), NetError> {
+        clock: &mut Clock,
+    ) -> Result<(TcpStream, SocketAddr), Step> {
         let mut last = String::from("no address");
         for addr in addrs {
-            match tokio::time::timeout(self.config.connect_timeout(), TcpStream::connect(addr))
-                .await
+            match clock
+                .run(
+                    Some((Limit::Connect, self.config.connect_timeout())),
+                    TcpStream::connect(addr),
+                )
+                .await?
             {
-                Ok(Ok(s)) => return Ok((s, *addr)),
-                Ok(Err(e)) => last = format!("{addr}: {e}"),
-                Err(_) => {
-                    return Err(NetError::ConnectTimeout {
-                        host: host.to_string(),
-                        ms: self.config.connect_timeout_ms,
-                    });
-                }
+                Ok(s) => return Ok((s, *addr)),
+                Err(e) => last = format!("{addr}: {e}"),
             }
         }
-        Err(NetError::Connect {
+        Err(Step::Failed(NetError::Connect {
             host: host.to_string(),
             reason: last,
-        })
+        }))
     }
 
-    async fn send(
+    /// The HTTP/1.1 exchange over a connected stream (plain TCP or TLS;
+    /// generic so that neither pays for dynamic dispatch).
+    async fn send<S: Stream + 'static>(
         &self,
-        sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-        req: &Exchange,
+        io: S,
+        req: Exchange,
         host: &str,
         remote: SocketAddr,
-    ) -> Result<Response, NetError> {
-        let path = req.url.path_and_query().map_or("/", |p| p.as_str());
-        let mut builder = http::Request::builder()
-            .method(req.method.clone())
-            .uri(path);
-        if let Some(headers) = builder.headers_mut() {
-            *headers = req.headers.clone();
+        clock: &mut Clock,
+    ) -> Result<Response, Step> {
+        let protocol = |e: hyper::Error| {
+            Step::Failed(NetError::Protocol {
+                host: host.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let (mut sender, conn) = clock
+            .run(
+                None,
+                hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
+            )
+            .await?
+            .map_err(protocol)?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let result = async {
+            let mut request = http::Request::new(Full::new(req.body));
+            *request.method_mut() = req.method;
+            *request.uri_mut() = match req.url.path_and_query() {
+                Some(pq) => Uri::from(pq.clone()),
+                None => Uri::from_static("/"),
+            };
+            *request.headers_mut() = req.headers;
             if let Some(authority) = req.url.authority()
                 && let Ok(v) = HeaderValue::from_str(authority.as_str())
             {
-                headers.insert(http::header::HOST, v);
+                request.headers_mut().insert(http::header::HOST, v);
             }
+            let response = clock
+                .run(
+                    Some((Limit::FirstByte, self.config.first_byte_timeout())),
+                    sender.send_request(request),
+                )
+                .await?
+                .map_err(protocol)?;
+            let (parts, body) = response.into_parts();
+            let body = clock
+                .run(
+                    None,
+                    read_capped(body, self.config.max_response_bytes, host),
+                )
+                .await?
+                .map_err(Step::Failed)?;
+            Ok(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                remote,
+            })
         }
-        let request = builder
-            .body(Full::new(req.body.clone()))
-            .map_err(|e| NetError::InvalidUrl(e.to_string()))?;
-        let response = tokio::time::timeout(
-            self.config.first_byte_timeout(),
-            sender.send_request(request),
-        )
-        .await
-        .map_err(|_| NetError::FirstByteTimeout {
-            host: host.to_string(),
-            ms: self.config.first_byte_timeout_ms,
-        })?
-        .map_err(|e| NetError::Protocol {
-            host: host.to_string(),
-            reason: e.to_string(),
-        })?;
-        let (parts, body) = response.into_parts();
-        let body = read_capped(body, self.config.max_response_bytes, host).await?;
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-            remote,
-        })
+        .await;
+        driver.abort();
+        result
+    }
+}
+
+/// How a step ended, short of success.
+enum Step {
+    Expired(Limit),
+    Failed(NetError),
+}
+
+impl From<Limit> for Step {
+    fn from(limit: Limit) -> Step {
+        Step::Expired(limit)
     }
 }
 
@@ -237,22 +279,95 @@ async fn read_capped(mut body: Incoming, limit: u64, host: &str) -> Result<Bytes
     if hyper::body::Body::size_hint(&body).lower() > limit {
         return Err(too_large());
     }
-    let mut out = Vec::new();
+    // A body that arrives in one frame (the common case for small ones)
+    // is handed on as is; more frames are joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut len = 0u64;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| NetError::Protocol {
             host: host.to_string(),
             reason: e.to_string(),
         })?;
         if let Ok(data) = frame.into_data() {
-            if (out.len() + data.len()) as u64 > limit {
+            len += data.len() as u64;
+            if len > limit {
                 return Err(too_large());
             }
-            out.extend_from_slice(&data);
+            match first.take() {
+                None if joined.is_empty() => first = Some(data),
+                previous => {
+                    if let Some(p) = previous {
+                        joined.extend_from_slice(&p);
+                    }
+                    joined.extend_from_slice(&data);
+                }
+            }
         }
     }
-    Ok(Bytes::from(out))
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 /// A connection hyper can drive: plain TCP or TLS over it.
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for T {}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A server that accepts and reads but never answers.
+    async fn silent() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        (addr, task)
+    }
+
+    fn client(first_byte_ms: u64, total_ms: u64) -> OutboundClient {
+        OutboundClient::new(NetworkConfig {
+            allow_loopback: true,
+            first_byte_timeout_ms: first_byte_ms,
+            total_timeout_ms: total_ms,
+            ..NetworkConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn get(addr: std::net::SocketAddr) -> Exchange {
+        Exchange {
+            method: Method::GET,
+            url: format!("http://{addr}/x").parse().unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_byte_and_total_limits_each_end_a_silent_exchange() {
+        let (addr, server) = silent().await;
+        let c = client(100, 60_000);
+        let deadline = Instant::now() + c.config().total_timeout();
+        let e = c.exchange(get(addr), deadline).await.unwrap_err();
+        assert!(
+            matches!(e, NetError::FirstByteTimeout { ms: 100, .. }),
+            "{e}"
+        );
+        let c = client(60_000, 100);
+        let started = Instant::now();
+        let e = c
+            .exchange(get(addr), started + Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, NetError::TotalTimeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        server.abort();
+    }
+}

@@ -8,6 +8,7 @@
 pub mod address;
 pub mod client;
 pub mod config;
+mod deadline;
 pub mod tls;
 
 pub use address::{AddressPolicy, Refusal};

@@ -1,9 +1,11 @@
 //! The mediated send, step by step (the order is in `mod.rs`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, HeaderName, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::json;
@@ -12,7 +14,7 @@ use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 use super::{credentials, rules};
 use crate::capabilities::grants::Grants;
 use crate::capabilities::services::{Caller, HostServices};
-use crate::leak::{LeakScanner, LeakSite};
+use crate::leak::{LeakBlocked, LeakScanner, LeakSite};
 use crate::net::{Exchange, NetError};
 
 pub(super) struct Ctx {
@@ -86,6 +88,8 @@ pub(super) async fn send(
             .map_err(|why| ctx.deny(&url, "http.denied", why))?;
         scan_request(scanner, &url, &guest_headers, &body)
             .map_err(|why| ctx.deny(&url, "http.leak-blocked", why))?;
+        // The guest's headers stay as they were for a redirect's next hop;
+        // this copy gets the secrets and goes to the client.
         let mut headers = guest_headers.clone();
         let (target, injected) = credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers)
             .map_err(|why| ctx.deny(&url, "http.denied", why))?;
@@ -96,7 +100,7 @@ pub(super) async fn send(
             headers,
             body: body.clone(),
         };
-        let result = client.exchange(&exchange, deadline).await;
+        let result = client.exchange(exchange, deadline).await;
         let audit = |status: Option<u16>, bytes_in: usize, error: Option<String>| {
             ctx.services.audit.record(
                 &ctx.caller,
@@ -157,27 +161,27 @@ fn scan_request(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), String> {
-    let blocked = |e: crate::leak::LeakBlocked| e.to_string();
+    let site = LeakSite::OutboundRequest;
+    let blocked = |e: LeakBlocked| e.to_string();
     scanner
-        .check_at(
-            url.to_string().as_bytes(),
-            LeakSite::OutboundRequest,
-            "request URL",
-        )
+        .check_at(url.to_string().as_bytes(), site, "request URL")
         .map_err(blocked)?;
     for (name, value) in headers {
+        // The location is only written out when something is found.
         scanner
-            .check_at(
-                value.as_bytes(),
-                LeakSite::OutboundRequest,
-                &format!("request header {name}"),
-            )
-            .map_err(blocked)?;
+            .check_at(value.as_bytes(), site, "")
+            .map_err(|e| blocked(at(e, "request header", name)))?;
     }
     scanner
-        .check_at(body, LeakSite::OutboundRequest, "request body")
+        .check_at(body, site, "request body")
         .map_err(blocked)?;
     Ok(())
+}
+
+/// `e` with its location naming the header.
+fn at(mut e: LeakBlocked, what: &str, name: &HeaderName) -> LeakBlocked {
+    e.location = format!("{what} {name}");
+    e
 }
 
 /// Where a redirect points, resolved against the current URL.
@@ -203,38 +207,45 @@ fn redirect_target(url: &Uri, status: StatusCode, headers: &HeaderMap) -> Option
 }
 
 /// Step 7: the owner's secret values never reach the guest, in the body or
-/// in a header; a canary in a response blocks it entirely.
+/// in a header; a canary in a response blocks it entirely. A clean
+/// response (the common case) is handed on as it came: same body bytes,
+/// same header map, nothing copied.
 fn redact_response(
     ctx: &Ctx,
     scanner: &LeakScanner,
     url: &Uri,
     response: crate::net::Response,
 ) -> Result<http::Response<WasiBody>, HttpError> {
-    let blocked = |e: crate::leak::LeakBlocked| ctx.deny(url, "http.leak-blocked", e.to_string());
-    let body = scanner
-        .check_at(&response.body, LeakSite::InboundResponse, "response body")
-        .map_err(blocked)?;
-    let redacted = matches!(body, std::borrow::Cow::Owned(_));
-    let body = Bytes::from(body.into_owned());
-    let mut builder = http::Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        // The body is whole (and may be shorter after redaction).
-        if matches!(
-            name.as_str(),
-            "content-length" | "transfer-encoding" | "connection"
-        ) {
-            continue;
-        }
+    let blocked = |e: LeakBlocked| ctx.deny(url, "http.leak-blocked", e.to_string());
+    let site = LeakSite::InboundResponse;
+    let crate::net::Response {
+        status,
+        mut headers,
+        body,
+        ..
+    } = response;
+    let clean = match scanner
+        .check_at(&body, site, "response body")
+        .map_err(blocked)?
+    {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(clean) => Some(Bytes::from(clean)),
+    };
+    let redacted = clean.is_some();
+    let body = clean.unwrap_or(body);
+    // The body is whole (and may be shorter after redaction).
+    for hop in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {
+        headers.remove(hop);
+    }
+    let mut changed = false;
+    for (name, value) in &headers {
         let clean = scanner
-            .check_at(
-                value.as_bytes(),
-                LeakSite::InboundResponse,
-                &format!("response header {name}"),
-            )
-            .map_err(blocked)?;
-        if let Ok(v) = HeaderValue::from_bytes(&clean) {
-            builder = builder.header(name, v);
-        }
+            .check_at(value.as_bytes(), site, "")
+            .map_err(|e| blocked(at(e, "response header", name)))?;
+        changed |= matches!(clean, Cow::Owned(_));
+    }
+    if changed {
+        headers = redact_headers(scanner, &headers).map_err(blocked)?;
     }
     if redacted {
         ctx.services.audit.record(
@@ -243,10 +254,25 @@ fn redact_response(
             json!({ "host": url.host().unwrap_or(""), "path": url.path() }),
         );
     }
-    let body: WasiBody = Full::new(body).map_err(|e| match e {}).boxed_unsync();
-    builder
-        .body(body)
-        .map_err(|e| HttpError::InternalError(Some(format!("response: {e}"))))
+    let mut out = http::Response::new(Full::new(body).map_err(|e| match e {}).boxed_unsync());
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// `headers` with secret values redacted; a value that is no longer a
+/// valid header value after redaction is dropped.
+fn redact_headers(scanner: &LeakScanner, headers: &HeaderMap) -> Result<HeaderMap, LeakBlocked> {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let clean = scanner
+            .check_at(value.as_bytes(), LeakSite::InboundResponse, "")
+            .map_err(|e| at(e, "response header", name))?;
+        if let Ok(v) = HeaderValue::from_bytes(&clean) {
+            out.append(name.clone(), v);
+        }
+    }
+    Ok(out)
 }
 
 fn net_error(e: NetError) -> HttpError {

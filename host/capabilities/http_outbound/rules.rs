@@ -10,26 +10,52 @@ use crate::registry::manifest::{HttpRequest, HttpRule};
 /// `host` matches `pattern`: exact (case-insensitive, trailing dot
 /// ignored), `*.example.com` (any subdomain, not the apex), or `*`.
 pub fn host_matches(pattern: &str, host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    let pattern = pattern.trim_end_matches('.');
     if pattern == "*" {
         return true;
     }
     match pattern.strip_prefix("*.") {
-        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
-        None => host == pattern,
+        // `host` ends with `.suffix` and has at least one byte before it.
+        Some(suffix) => {
+            host.len() > suffix.len() + 1
+                && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                && host.as_bytes()[host.len() - suffix.len()..]
+                    .eq_ignore_ascii_case(suffix.as_bytes())
+        }
+        None => host.eq_ignore_ascii_case(pattern),
     }
 }
 
 /// A path with `.`/`..` segments (literal or percent-encoded) could leave
-/// the granted prefix once the server normalises it.
+/// the granted prefix once the server normalises it. Segments split on `/`
+/// and `\`; `%2e` in either case is a dot; `%2f` and `%5c` (encoded
+/// slashes) anywhere refuse the path too.
 fn has_dot_segments(path: &str) -> bool {
-    let lowered = path.to_ascii_lowercase().replace("%2e", ".");
-    lowered
-        .split(['/', '\\'])
-        .any(|seg| seg == "." || seg == "..")
-        || lowered.contains("%2f")
-        || lowered.contains("%5c")
+    let bytes = path.as_bytes();
+    let encoded_slash = bytes
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%2f") || w.eq_ignore_ascii_case(b"%5c"));
+    encoded_slash
+        || bytes
+            .split(|&b| b == b'/' || b == b'\\')
+            .any(|seg| matches!(dots(seg), Some(1 | 2)))
+}
+
+/// How many dots `seg` is when it is made only of `.` and `%2e`.
+fn dots(mut seg: &[u8]) -> Option<usize> {
+    let mut n = 0;
+    while !seg.is_empty() {
+        if seg[0] == b'.' {
+            seg = &seg[1..];
+        } else if seg.len() >= 3 && seg[..3].eq_ignore_ascii_case(b"%2e") {
+            seg = &seg[3..];
+        } else {
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
 }
 
 fn path_within(prefix: &str, path: &str) -> bool {
@@ -56,31 +82,40 @@ pub fn find_rule<'a>(
     method: &Method,
     url: &Uri,
 ) -> Result<&'a HttpRule, String> {
-    let scheme = url.scheme_str().unwrap_or("").to_ascii_lowercase();
-    let host = url.host().unwrap_or("");
-    let Some(port) = url.port_u16().or_else(|| default_port(&scheme)) else {
+    let scheme = url.scheme_str().unwrap_or("");
+    let implied = if scheme.eq_ignore_ascii_case("https") {
+        default_port("https")
+    } else if scheme.eq_ignore_ascii_case("http") {
+        default_port("http")
+    } else {
+        None
+    };
+    let Some(port) = url.port_u16().or(implied) else {
         return Err(format!(
-            "scheme `{scheme}` is not allowed (http or https only)"
+            "scheme `{}` is not allowed (http or https only)",
+            scheme.to_ascii_lowercase()
         ));
     };
     let path = url.path();
     if has_dot_segments(path) {
         return Err(format!("path {path} has dot segments or encoded slashes"));
     }
-    let hosts: Vec<&HttpRule> = grant
+    let host = url.host().unwrap_or("");
+    let mut hosts = grant
         .allow
         .iter()
         .filter(|r| host_matches(&r.host, host))
-        .collect();
-    if hosts.is_empty() {
+        .peekable();
+    if hosts.peek().is_none() {
         return Err(format!("host {host} is not in the component's HTTP grant"));
     }
     let mut why = String::new();
     for rule in hosts {
         let rule_port = rule.port.or_else(|| default_port(&rule.scheme));
-        if !rule.scheme.eq_ignore_ascii_case(&scheme) {
+        if !rule.scheme.eq_ignore_ascii_case(scheme) {
             why = format!(
-                "{scheme}:// is not allowed for {host} (only {}://)",
+                "{}:// is not allowed for {host} (only {}://)",
+                scheme.to_ascii_lowercase(),
                 rule.scheme
             );
         } else if rule_port != Some(port) {
@@ -170,6 +205,60 @@ mod tests {
         ] {
             let e = check("GET", &format!("https://api.example.com{p}")).unwrap_err();
             assert!(e.contains("dot segments"), "{p}: {e}");
+        }
+    }
+
+    /// The allocating forms these replaced, kept as the reference.
+    fn old_dot_segments(path: &str) -> bool {
+        let lowered = path.to_ascii_lowercase().replace("%2e", ".");
+        lowered
+            .split(['/', '\\'])
+            .any(|seg| seg == "." || seg == "..")
+            || lowered.contains("%2f")
+            || lowered.contains("%5c")
+    }
+
+    fn old_host_matches(pattern: &str, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+        if pattern == "*" {
+            return true;
+        }
+        match pattern.strip_prefix("*.") {
+            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+            None => host == pattern,
+        }
+    }
+
+    #[test]
+    fn dot_segment_check_agrees_with_the_reference_on_every_short_path() {
+        let alphabet = b"./\\%2eEfF5cCa";
+        let mut path = Vec::new();
+        fn each(path: &mut Vec<u8>, alphabet: &[u8], left: usize) {
+            let s = std::str::from_utf8(path).unwrap();
+            assert_eq!(has_dot_segments(s), old_dot_segments(s), "{s:?}");
+            if left == 0 {
+                return;
+            }
+            for &b in alphabet {
+                path.push(b);
+                each(path, alphabet, left - 1);
+                path.pop();
+            }
+        }
+        each(&mut path, alphabet, 5);
+    }
+
+    #[test]
+    fn host_match_agrees_with_the_reference() {
+        let names = [
+            "*", "*.", "*.a.b", "*.A.b.", "a.b", "A.B.", "x.a.b", "X.A.B", "xa.b", ".a.b", "b", "",
+            ".", "*.b", "a..b", "x.y.a.b.", "é.a.b", "É.A.B",
+        ];
+        for p in names {
+            for h in names {
+                assert_eq!(host_matches(p, h), old_host_matches(p, h), "{p:?} {h:?}");
+            }
         }
     }
 
