@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use ironclaw::secrets::{MasterKey, Vault};
 use ironclaw::store::DatabaseUrl;
 use secrecy::ExposeSecret;
-use secrets_support::{Host, contains, fails, list_json, mode, ok, text};
+use secrets_support::{Host, contains, fails, mode, ok, stored_json, text};
 use support::backends::Backend;
 
 async fn set_list_check_remove(backend: Backend) {
@@ -23,7 +23,7 @@ async fn set_list_check_remove(backend: Backend) {
     assert_eq!(mode(&host.key_file()), 0o600);
     assert_eq!(mode(&host.home), 0o700);
 
-    let rows = list_json(&host);
+    let rows = stored_json(&host);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["name"], "openai_api_key");
     assert_eq!(rows[0]["set"], true);
@@ -42,7 +42,7 @@ async fn set_list_check_remove(backend: Backend) {
     // Replacing keeps the creation date and moves the update date.
     std::thread::sleep(std::time::Duration::from_millis(5));
     ok(&host.set("openai_api_key", "sk-test-rotated-Ff6Gg7"));
-    let rows = list_json(&host);
+    let rows = stored_json(&host);
     assert_eq!(rows[0]["created_at"].as_i64(), Some(created));
     assert!(rows[0]["updated_at"].as_i64().unwrap() > created);
 
@@ -55,7 +55,7 @@ async fn set_list_check_remove(backend: Backend) {
     ok(&o);
     let o = host.run(&["secrets", "remove", "openai_api_key"], b"", &[]);
     fails(&o, 1, "no secret `openai_api_key`");
-    let rows = list_json(&host);
+    let rows = stored_json(&host);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["name"], "github.token-2");
 
@@ -192,7 +192,7 @@ async fn stray_values_are_refused_unechoed(backend: Backend) {
     let o = host.run(&["secrets", "set", "openai_api_key", value], b"", &[]);
     fails(&o, 2, "takes only a NAME");
     // Nothing was stored, and no key was made.
-    assert!(list_json(&host).is_empty());
+    assert!(stored_json(&host).is_empty());
     assert!(!host.key_file().exists());
 }
 
@@ -254,7 +254,7 @@ async fn names_and_values_are_checked(backend: Backend) {
     assert_eq!(get("crlf").await, "crlf-value");
     assert_eq!(get("lf2").await, "two-lines\n");
     assert_eq!(get("big").await.len(), limit);
-    let names: Vec<_> = list_json(&host)
+    let names: Vec<_> = stored_json(&host)
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();

@@ -120,9 +120,12 @@ inject = { kind = "header", name = "X-Token" }
 
     let rows = list_json(&host);
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    // The bundled LLM adapters ask for their providers' keys too.
     assert_eq!(
         names,
         [
+            "anthropic_api_key",
+            "gemini_api_key",
             "github_token",
             "imap_password",
             "openai_api_key",
@@ -135,7 +138,10 @@ inject = { kind = "header", name = "X-Token" }
     assert_eq!(row("openai_api_key")["set"], true);
     assert_eq!(
         uses("openai_api_key"),
-        serde_json::json!([{"component": "fetcher", "hosts": ["api.openai.com"], "grounds": "manifest"}])
+        serde_json::json!([
+            {"component": "fetcher", "hosts": ["api.openai.com"], "grounds": "manifest"},
+            {"component": "openai", "hosts": ["api.openai.com"], "grounds": "manifest"}
+        ])
     );
     assert_eq!(row("github_token")["set"], false);
     assert!(row("github_token")["created_at"].is_null());

@@ -124,6 +124,16 @@ pub fn list_json(host: &Host) -> Vec<serde_json::Value> {
     serde_json::from_str(ok(&host.run(&["secrets", "list", "--json"], b"", &[])).trim()).unwrap()
 }
 
+/// The rows of `secrets list --json` for stored secrets only: the list also
+/// names secrets installed components ask for and nobody set yet (the
+/// bundled LLM adapters ask for their API keys).
+pub fn stored_json(host: &Host) -> Vec<serde_json::Value> {
+    list_json(host)
+        .into_iter()
+        .filter(|r| r["set"] == true)
+        .collect()
+}
+
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
