@@ -147,15 +147,9 @@ pub trait AgentStore: Send + Sync {
 }
 
 fn turn_message(r: &Row) -> Result<TurnMessage, StoreError> {
+    // The message's own columns first, then its turn.
     Ok(TurnMessage {
-        message: Message {
-            id: r.int(0)?,
-            conversation_id: r.text(1)?,
-            role: r.text(2)?,
-            content: r.text(3)?,
-            tool_calls: r.opt_text(4)?,
-            created_at: r.int(5)?,
-        },
+        message: super::conversations::message(r)?,
         turn: r.int(6)?,
     })
 }
@@ -169,6 +163,29 @@ fn approval(r: &Row) -> Result<PendingApproval, StoreError> {
         arguments: r.text(4)?,
         created_at: r.int(5)?,
     })
+}
+
+impl SqlStore {
+    /// Undo and redo: `pick` chooses a turn (one row, one nullable
+    /// column), `update` moves that turn's messages; the turn, or `None`.
+    async fn flip_turn(
+        &self,
+        conversation_id: &str,
+        pick: &'static str,
+        update: &'static str,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .sql
+            .query_opt(pick, sql_params![conversation_id])
+            .await?;
+        let Some(turn) = row.map(|r| r.opt_int(0)).transpose()?.flatten() else {
+            return Ok(None);
+        };
+        self.sql
+            .execute(update, sql_params![conversation_id, turn])
+            .await?;
+        Ok(Some(turn))
+    }
 }
 
 #[async_trait::async_trait]
@@ -311,49 +328,21 @@ impl AgentStore for SqlStore {
     }
 
     async fn undo_turn(&self, conversation_id: &str) -> Result<Option<i64>, StoreError> {
-        let Some(row) = self
-            .sql
-            .query_opt(
-                "SELECT MAX(turn) FROM messages WHERE conversation_id = $1 AND visibility = 'visible' AND turn > 0",
-                sql_params![conversation_id],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(turn) = row.opt_int(0)? else {
-            return Ok(None);
-        };
-        self.sql
-            .execute(
-                "UPDATE messages SET visibility = 'undone' WHERE conversation_id = $1 AND turn = $2 AND visibility = 'visible'",
-                sql_params![conversation_id, turn],
-            )
-            .await?;
-        Ok(Some(turn))
+        self.flip_turn(
+            conversation_id,
+            "SELECT MAX(turn) FROM messages WHERE conversation_id = $1 AND visibility = 'visible' AND turn > 0",
+            "UPDATE messages SET visibility = 'undone' WHERE conversation_id = $1 AND turn = $2 AND visibility = 'visible'",
+        )
+        .await
     }
 
     async fn redo_turn(&self, conversation_id: &str) -> Result<Option<i64>, StoreError> {
-        let Some(row) = self
-            .sql
-            .query_opt(
-                "SELECT MIN(turn) FROM messages WHERE conversation_id = $1 AND visibility = 'undone'",
-                sql_params![conversation_id],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(turn) = row.opt_int(0)? else {
-            return Ok(None);
-        };
-        self.sql
-            .execute(
-                "UPDATE messages SET visibility = 'visible' WHERE conversation_id = $1 AND turn = $2 AND visibility = 'undone'",
-                sql_params![conversation_id, turn],
-            )
-            .await?;
-        Ok(Some(turn))
+        self.flip_turn(
+            conversation_id,
+            "SELECT MIN(turn) FROM messages WHERE conversation_id = $1 AND visibility = 'undone'",
+            "UPDATE messages SET visibility = 'visible' WHERE conversation_id = $1 AND turn = $2 AND visibility = 'undone'",
+        )
+        .await
     }
 
     async fn drop_undone(&self, conversation_id: &str) -> Result<u64, StoreError> {
@@ -575,16 +564,9 @@ impl AgentStore for SqlStore {
             .await?
             .iter()
             .map(|r| {
+                // The conversation's columns first, then the count.
                 Ok(ThreadSummary {
-                    conversation: Conversation {
-                        id: r.text(0)?,
-                        channel: r.text(1)?,
-                        user_id: r.text(2)?,
-                        external_thread_id: r.opt_text(3)?,
-                        state: r.text(4)?,
-                        created_at: r.int(5)?,
-                        updated_at: r.int(6)?,
-                    },
+                    conversation: super::conversations::conversation(r)?,
                     messages: r.int(7)?,
                 })
             })

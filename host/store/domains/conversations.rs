@@ -63,7 +63,7 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Vec<Message>, StoreError>;
 }
 
-fn conversation(r: &Row) -> Result<Conversation, StoreError> {
+pub(super) fn conversation(r: &Row) -> Result<Conversation, StoreError> {
     Ok(Conversation {
         id: r.text(0)?,
         channel: r.text(1)?,
@@ -75,7 +75,7 @@ fn conversation(r: &Row) -> Result<Conversation, StoreError> {
     })
 }
 
-fn message(r: &Row) -> Result<Message, StoreError> {
+pub(super) fn message(r: &Row) -> Result<Message, StoreError> {
     Ok(Message {
         id: r.int(0)?,
         conversation_id: r.text(1)?,
