@@ -167,7 +167,12 @@ fn scan_request(
         .check_at(url.to_string().as_bytes(), site, "request URL")
         .map_err(blocked)?;
     for (name, value) in headers {
-        // The location is only written out when something is found.
+        // The location is only written out when something is found. Names
+        // are scanned too: a guest can spell a secret into a header name.
+        // The location does not repeat the name: it holds the secret.
+        scanner
+            .check_at(name.as_str().as_bytes(), site, "a request header name")
+            .map_err(blocked)?;
         scanner
             .check_at(value.as_bytes(), site, "")
             .map_err(|e| blocked(at(e, "request header", name)))?;
@@ -284,5 +289,33 @@ fn net_error(e: NetError) -> HttpError {
         NetError::ResponseTooLarge { limit, .. } => HttpError::HttpResponseBodySize(Some(limit)),
         NetError::RequestTooLarge { limit } => HttpError::HttpRequestBodySize(Some(limit)),
         other => HttpError::InternalError(Some(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_spelled_into_a_header_name_is_blocked() {
+        let secret = "owner-secret-token-0123456789";
+        let scanner =
+            LeakScanner::new([("token", secret.as_bytes().to_vec())], Vec::new()).unwrap();
+        let url: Uri = "https://example.com/x".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_bytes(format!("x-{secret}").as_bytes()).unwrap(),
+            "1".parse().unwrap(),
+        );
+        let e = scan_request(&scanner, &url, &headers, b"").unwrap_err();
+        assert!(e.contains("request header name"), "{e}");
+        assert!(
+            !e.contains(secret),
+            "the message never carries the secret: {e}"
+        );
+        // A clean request passes.
+        let mut clean = HeaderMap::new();
+        clean.insert("x-trace", "abc".parse().unwrap());
+        assert!(scan_request(&scanner, &url, &clean, b"hello").is_ok());
     }
 }
