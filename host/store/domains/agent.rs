@@ -165,7 +165,39 @@ fn approval(r: &Row) -> Result<PendingApproval, StoreError> {
     })
 }
 
+/// The row of one tool call, for `agent_tool_calls`.
+fn tool_call_stmt(c: &ToolCallRecord<'_>, now: i64) -> Stmt {
+    Stmt::new(
+        "INSERT INTO agent_tool_calls (conversation_id, turn, tool_call_id, tool, arguments, output, outcome, duration_ms, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        sql_params![
+            c.conversation_id,
+            c.turn,
+            c.tool_call_id,
+            c.tool,
+            c.arguments,
+            c.output,
+            c.outcome,
+            c.duration_ms,
+            now
+        ],
+    )
+}
+
 impl SqlStore {
+    /// Runs `stmts` in one transaction whose guarded statement touches the
+    /// conversation: when it changed nothing, the conversation is missing.
+    async fn batch_for(&self, conversation_id: &str, stmts: Vec<Stmt>) -> Result<(), StoreError> {
+        if self.sql.batch(stmts).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                what: "conversation",
+                key: conversation_id.to_string(),
+            })
+        }
+    }
+
     /// Undo and redo: `pick` chooses a turn (one row, one nullable
     /// column), `update` moves that turn's messages; the turn, or `None`.
     async fn flip_turn(
@@ -223,14 +255,7 @@ impl AgentStore for SqlStore {
                 sql_params![conversation_id, role, content, tool_calls, now, turn],
             ),
         ];
-        if self.sql.batch(stmts).await? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound {
-                what: "conversation",
-                key: conversation_id.to_string(),
-            })
-        }
+        self.batch_for(conversation_id, stmts).await
     }
 
     async fn start_turn(
@@ -255,14 +280,7 @@ impl AgentStore for SqlStore {
                 sql_params![conversation_id, text, now, turn],
             ),
         ];
-        if self.sql.batch(stmts).await? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound {
-                what: "conversation",
-                key: conversation_id.to_string(),
-            })
-        }
+        self.batch_for(conversation_id, stmts).await
     }
 
     async fn append_tool_result(
@@ -281,30 +299,9 @@ impl AgentStore for SqlStore {
                  VALUES ($1, 'tool', $2, $3, $4, $5)",
                 sql_params![c.conversation_id, c.output, meta, now, c.turn],
             ),
-            Stmt::new(
-                "INSERT INTO agent_tool_calls (conversation_id, turn, tool_call_id, tool, arguments, output, outcome, duration_ms, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                sql_params![
-                    c.conversation_id,
-                    c.turn,
-                    c.tool_call_id,
-                    c.tool,
-                    c.arguments,
-                    c.output,
-                    c.outcome,
-                    c.duration_ms,
-                    now
-                ],
-            ),
+            tool_call_stmt(&c, now),
         ];
-        if self.sql.batch(stmts).await? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound {
-                what: "conversation",
-                key: c.conversation_id.to_string(),
-            })
-        }
+        self.batch_for(c.conversation_id, stmts).await
     }
 
     async fn visible_history(
@@ -440,14 +437,7 @@ impl AgentStore for SqlStore {
                 sql_params![a.conversation_id.as_str(), now_ms()],
             ),
         ];
-        if self.sql.batch(stmts).await? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound {
-                what: "conversation",
-                key: a.conversation_id.clone(),
-            })
-        }
+        self.batch_for(&a.conversation_id, stmts).await
     }
 
     async fn pending_approval(
@@ -574,23 +564,7 @@ impl AgentStore for SqlStore {
     }
 
     async fn record_tool_call(&self, c: ToolCallRecord<'_>) -> Result<(), StoreError> {
-        self.sql
-            .execute(
-                "INSERT INTO agent_tool_calls (conversation_id, turn, tool_call_id, tool, arguments, output, outcome, duration_ms, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                sql_params![
-                    c.conversation_id,
-                    c.turn,
-                    c.tool_call_id,
-                    c.tool,
-                    c.arguments,
-                    c.output,
-                    c.outcome,
-                    c.duration_ms,
-                    now_ms()
-                ],
-            )
-            .await?;
+        self.sql.batch(vec![tool_call_stmt(&c, now_ms())]).await?;
         Ok(())
     }
 }
