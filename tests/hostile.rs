@@ -256,6 +256,7 @@ async fn a_granted_capability_that_is_not_built_yet_says_not_available() {
         name: "API_KEY".into(),
         hosts: vec!["127.0.0.1".into()],
         inject: Injection::Bearer,
+        paths: Vec::new(),
     }];
     m.capabilities.http = Some(HttpRequest {
         allow: vec![HttpRule {

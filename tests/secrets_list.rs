@@ -25,6 +25,7 @@ fn grant_json(secrets: &[(&str, &str)]) -> String {
                 inject: Injection::Basic {
                     username: "me".into(),
                 },
+                paths: Vec::new(),
             })
             .collect(),
         ..Capabilities::default()

@@ -25,4 +25,12 @@ impl channel_host::Host for HostState {
     async fn emit(&mut self, _message: channel_host::InboundMessage) -> Answer<()> {
         self.not_yet(Capability::ChannelHost)
     }
+
+    async fn emit_and_wait(
+        &mut self,
+        _message: channel_host::InboundMessage,
+        _timeout_ms: u32,
+    ) -> Answer<Option<String>> {
+        self.not_yet(Capability::ChannelHost)
+    }
 }

@@ -56,6 +56,9 @@ pub struct Manifest {
     pub capabilities: Capabilities,
     #[serde(default)]
     pub limits: RequestedLimits,
+    /// Channel components only: webhook verification, challenge, dedupe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<super::channel_manifest::ChannelSection>,
 }
 
 /// What a component asks the owner for. Everything defaults to "nothing"
@@ -134,6 +137,11 @@ pub struct SecretRequest {
     pub name: String,
     pub hosts: Vec<String>,
     pub inject: Injection,
+    /// Inject only into requests whose path matches one of these (`*`
+    /// matches within one segment: `/bot*/setWebhook`). Empty: every path.
+    /// A secret whose paths do not match is neither injected nor required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +161,17 @@ pub enum Injection {
     },
     Path {
         placeholder: String,
+    },
+    /// An HMAC-SHA256 of the request body keyed with the secret, in
+    /// `header` after `prefix`, hex (a signed callback). With
+    /// `timestamp-header`, the host sets that header to the Unix time and
+    /// signs `{timestamp}.{body}`.
+    HmacSha256 {
+        header: String,
+        #[serde(default)]
+        prefix: String,
+        #[serde(default)]
+        timestamp_header: Option<String>,
     },
 }
 
@@ -269,7 +288,23 @@ impl Manifest {
                 }
             }
         }
+        match (&self.channel, self.kind) {
+            (Some(_), k) if k != ComponentKind::Channel => {
+                return Err(invalid(format!(
+                    "[channel] is for channel components; this one is a {}",
+                    k.as_str()
+                )));
+            }
+            (Some(section), _) => section.validate().map_err(invalid)?,
+            _ => {}
+        }
         for secret in &self.capabilities.secrets {
+            if let Some(bad) = secret.paths.iter().find(|p| !p.starts_with('/')) {
+                return Err(invalid(format!(
+                    "capabilities.secrets: `{}` path `{bad}` must start with '/'",
+                    secret.name
+                )));
+            }
             if secret.hosts.is_empty() {
                 return Err(invalid(format!(
                     "capabilities.secrets: `{}` names no hosts to inject into",

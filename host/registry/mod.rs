@@ -2,6 +2,7 @@
 //! and the trust store).
 
 pub mod admission;
+pub mod channel_manifest;
 pub mod discovery;
 pub mod index;
 pub mod install;

@@ -45,7 +45,7 @@ pub fn manifest_digest(manifest: &Manifest) -> blake3::Hash {
     blake3::hash(&manifest_bytes(manifest))
 }
 
-enum Canon {
+pub(super) enum Canon {
     Null,
     Bool(bool),
     Num(u64),
@@ -106,19 +106,19 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn obj<const N: usize>(fields: [(&'static str, Canon); N]) -> Canon {
+pub(super) fn obj<const N: usize>(fields: [(&'static str, Canon); N]) -> Canon {
     Canon::Obj(fields.into_iter().collect())
 }
 
-fn str(s: impl ToString) -> Canon {
+pub(super) fn str(s: impl ToString) -> Canon {
     Canon::Str(s.to_string())
 }
 
-fn strs(items: &[String]) -> Canon {
+pub(super) fn strs(items: &[String]) -> Canon {
     Canon::List(items.iter().map(str).collect())
 }
 
-fn opt<T>(value: &Option<T>, f: impl FnOnce(&T) -> Canon) -> Canon {
+pub(super) fn opt<T>(value: &Option<T>, f: impl FnOnce(&T) -> Canon) -> Canon {
     value.as_ref().map_or(Canon::Null, f)
 }
 
@@ -131,8 +131,9 @@ fn manifest_value(m: &Manifest) -> Canon {
         description,
         capabilities,
         limits,
+        channel,
     } = m;
-    obj([
+    let mut value = obj([
         ("name", str(name)),
         ("version", str(version)),
         ("kind", str(kind.as_str())),
@@ -140,7 +141,13 @@ fn manifest_value(m: &Manifest) -> Canon {
         ("description", str(description)),
         ("capabilities", capabilities_value(capabilities)),
         ("limits", limits_value(limits)),
-    ])
+    ]);
+    // Present only when declared, so manifests without it keep the
+    // canonical form (and signatures) they had before the section existed.
+    if let (Canon::Obj(fields), Some(section)) = (&mut value, channel) {
+        fields.insert("channel", super::canonical_channel::section_value(section));
+    }
+    value
 }
 
 fn capabilities_value(c: &Capabilities) -> Canon {
@@ -210,6 +217,7 @@ fn secret_value(secret: &SecretRequest) -> Canon {
         name,
         hosts,
         inject,
+        paths,
     } = secret;
     let inject = match inject {
         Injection::Bearer => obj([("kind", str("bearer"))]),
@@ -223,12 +231,26 @@ fn secret_value(secret: &SecretRequest) -> Canon {
         Injection::Path { placeholder } => {
             obj([("kind", str("path")), ("placeholder", str(placeholder))])
         }
+        Injection::HmacSha256 {
+            header,
+            prefix,
+            timestamp_header,
+        } => obj([
+            ("kind", str("hmac-sha256")),
+            ("header", str(header)),
+            ("prefix", str(prefix)),
+            ("timestamp-header", opt(timestamp_header, |s| str(s))),
+        ]),
     };
-    obj([
+    let mut value = obj([
         ("name", str(name)),
         ("hosts", strs(hosts)),
         ("inject", inject),
-    ])
+    ]);
+    if let (Canon::Obj(fields), false) = (&mut value, paths.is_empty()) {
+        fields.insert("paths", strs(paths));
+    }
+    value
 }
 
 fn limits_value(l: &RequestedLimits) -> Canon {

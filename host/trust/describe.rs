@@ -103,6 +103,10 @@ fn describe_secret(secret: &SecretRequest) -> String {
         Injection::Path { placeholder } => {
             format!("in place of `{}` in the URL path", printable(placeholder))
         }
+        Injection::HmacSha256 { header, .. } => format!(
+            "as the key of an HMAC-SHA256 signature of the body in the `{}` header",
+            printable(header)
+        ),
     };
     let hosts = secret
         .hosts

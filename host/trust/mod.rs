@@ -45,6 +45,7 @@
 //! ([`verify`] takes bytes), not a path they read again later.
 
 pub mod canonical;
+mod canonical_channel;
 pub mod describe;
 pub mod keys;
 pub mod signature;

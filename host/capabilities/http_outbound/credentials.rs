@@ -35,7 +35,7 @@ pub fn refuse_guest_credentials(
     for name in headers.keys() {
         let n = name.as_str();
         let injected_here = secrets.iter().any(
-            |s| matches!(&s.inject, Injection::Header { name, .. } if name.eq_ignore_ascii_case(n)),
+            |s| matches!(&s.inject, Injection::Header { name, .. } | Injection::HmacSha256 { header: name, .. } if name.eq_ignore_ascii_case(n)),
         );
         if CREDENTIAL_HEADERS.contains(&n) || injected_here {
             return Err(format!(
@@ -57,14 +57,16 @@ pub fn inject(
     set: &SecretSet,
     url: &Uri,
     headers: &mut HeaderMap,
+    body: &[u8],
 ) -> Result<(Uri, Injected), String> {
     let host = url.host().unwrap_or("");
     let mut url = url.clone();
     let mut injected = Vec::new();
-    for request in secrets
-        .iter()
-        .filter(|s| s.hosts.iter().any(|h| host_matches(h, host)))
-    {
+    let path = url.path().to_string();
+    for request in secrets.iter().filter(|s| {
+        s.hosts.iter().any(|h| host_matches(h, host))
+            && (s.paths.is_empty() || s.paths.iter().any(|p| path_matches(p, &path)))
+    }) {
         let Some(value) = set.get(&request.name) else {
             return Err(format!(
                 "secret `{}` is granted but not set (`ironclaw secrets set {}`)",
@@ -104,10 +106,66 @@ pub fn inject(
                     )
                 })??;
             }
+            Injection::HmacSha256 {
+                header: name,
+                prefix,
+                timestamp_header,
+            } => {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    format!("secret `{}`: invalid header name `{name}`", request.name)
+                })?;
+                let signature = match timestamp_header {
+                    Some(ts_name) => {
+                        let ts_name = HeaderName::from_bytes(ts_name.as_bytes()).map_err(|_| {
+                            format!("secret `{}`: invalid header name `{ts_name}`", request.name)
+                        })?;
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0)
+                            .to_string();
+                        let signature = hmac_hex(value.as_bytes(), &[now.as_bytes(), b".", body]);
+                        headers.insert(
+                            ts_name,
+                            HeaderValue::from_str(&now).map_err(|e| e.to_string())?,
+                        );
+                        signature
+                    }
+                    None => hmac_hex(value.as_bytes(), &[body]),
+                };
+                headers.insert(name, header(format!("{prefix}{signature}"))?);
+            }
         }
         injected.push(request.name.clone());
     }
     Ok((url, injected))
+}
+
+/// Hex HMAC-SHA256 of the concatenated `parts`.
+pub fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes keys of any length; this cannot fail.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `*` matches any run of characters within one path segment.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == path,
+        Some((head, tail)) => {
+            let Some(rest) = path.strip_prefix(head) else {
+                return false;
+            };
+            let segment = rest.find('/').unwrap_or(rest.len());
+            (0..=segment).any(|n| rest.is_char_boundary(n) && path_matches(tail, &rest[n..]))
+        }
+    }
 }
 
 fn percent_encode(value: &str) -> String {
@@ -177,6 +235,7 @@ mod tests {
             name: "tok".into(),
             hosts: vec!["api.example.com".into()],
             inject,
+            paths: Vec::new(),
         }]
     }
 
@@ -188,7 +247,7 @@ mod tests {
     }
 
     fn inject_ok(reqs: &[SecretRequest], url: &str, headers: &mut HeaderMap) -> (Uri, Injected) {
-        inject(reqs, &set(), &url.parse().unwrap(), headers).unwrap()
+        inject(reqs, &set(), &url.parse().unwrap(), headers, b"").unwrap()
     }
 
     #[test]
@@ -234,6 +293,47 @@ mod tests {
     }
 
     #[test]
+    fn paths_limit_where_a_secret_goes() {
+        assert!(path_matches("/bot*/setWebhook", "/bot{tok}/setWebhook"));
+        assert!(!path_matches("/bot*/setWebhook", "/bot{tok}/sendMessage"));
+        assert!(!path_matches("/bot*/setWebhook", "/bot/x/setWebhook"));
+        assert!(path_matches("/hooks", "/hooks"));
+        assert!(!path_matches("/hooks", "/hooks/x"));
+        let mut reqs = req(Injection::Query {
+            param: "secret_token".into(),
+        });
+        reqs[0].paths = vec!["/bot*/setWebhook".into()];
+        let mut h = HeaderMap::new();
+        let (u, injected) = inject_ok(&reqs, "https://api.example.com/bot1/sendMessage", &mut h);
+        assert!(injected.is_empty());
+        assert_eq!(u.query(), None);
+        let (u, _) = inject_ok(&reqs, "https://api.example.com/bot1/setWebhook", &mut h);
+        assert_eq!(u.query(), Some("secret_token=s3cr3t%2Fvalue"));
+        // Not required where it does not apply, even when unset.
+        reqs[0].name = "missing".into();
+        inject_ok(&reqs, "https://api.example.com/bot1/sendMessage", &mut h);
+    }
+
+    #[test]
+    fn hmac_signs_the_body() {
+        let reqs = req(Injection::HmacSha256 {
+            header: "x-signature".into(),
+            prefix: "sha256=".into(),
+            timestamp_header: None,
+        });
+        let mut h = HeaderMap::new();
+        let url: Uri = "https://api.example.com/cb".parse().unwrap();
+        inject(&reqs, &set(), &url, &mut h, b"{\"a\":1}").unwrap();
+        let expected = format!("sha256={}", hmac_hex(b"s3cr3t/value", &[b"{\"a\":1}"]));
+        assert_eq!(h["x-signature"], expected.as_str());
+        // RFC 4231 test case 2.
+        assert_eq!(
+            hmac_hex(b"Jefe", &[b"what do ya want ", b"for nothing?"]),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
     fn only_for_the_granted_hosts() {
         let mut h = HeaderMap::new();
         let (u, names) = inject_ok(
@@ -254,6 +354,7 @@ mod tests {
             &set(),
             &"https://api.example.com/".parse().unwrap(),
             &mut HeaderMap::new(),
+            b"",
         )
         .unwrap_err();
         assert!(e.contains("ironclaw secrets set missing"), "{e}");

@@ -91,8 +91,9 @@ pub(super) async fn send(
         // The guest's headers stay as they were for a redirect's next hop;
         // this copy gets the secrets and goes to the client.
         let mut headers = guest_headers.clone();
-        let (target, injected) = credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers)
-            .map_err(|why| ctx.deny(&url, "http.denied", why))?;
+        let (target, injected) =
+            credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers, &body)
+                .map_err(|why| ctx.deny(&url, "http.denied", why))?;
         let started = Instant::now();
         let exchange = Exchange {
             method: method.clone(),
