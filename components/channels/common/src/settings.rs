@@ -94,31 +94,52 @@ mod tests {
 
     #[test]
     fn urls_are_checked_and_lose_the_trailing_slash() {
-        let c = config(&[("api-base-url", "http://127.0.0.1:9/api/"), ("bad", "ftp://x")]);
+        let c = config(&[
+            ("api-base-url", "http://127.0.0.1:9/api/"),
+            ("bad", "ftp://x"),
+        ]);
         assert_eq!(
             c.url("api-base-url", "https://slack.com/api").unwrap(),
             "http://127.0.0.1:9/api"
         );
-        assert_eq!(c.url("unset", "https://slack.com/api").unwrap(), "https://slack.com/api");
+        assert_eq!(
+            c.url("unset", "https://slack.com/api").unwrap(),
+            "https://slack.com/api"
+        );
         let ChannelError::Invalid(m) = c.url("bad", "https://x").unwrap_err() else {
             panic!()
         };
         assert!(m.contains("`bad` = `ftp://x`"), "{m}");
-        let ChannelError::Invalid(m) = c.required_url("callback-url", "needed for callbacks").unwrap_err() else {
+        let ChannelError::Invalid(m) = c
+            .required_url("callback-url", "needed for callbacks")
+            .unwrap_err()
+        else {
             panic!()
         };
-        assert!(m.contains("`callback-url` is not set: needed for callbacks"), "{m}");
+        assert!(
+            m.contains("`callback-url` is not set: needed for callbacks"),
+            "{m}"
+        );
     }
 
     #[test]
     fn numbers_and_choices() {
-        let c = config(&[("timeout-ms", "1500"), ("n", "-1"), ("reply", "callback"), ("r2", "maybe")]);
+        let c = config(&[
+            ("timeout-ms", "1500"),
+            ("n", "-1"),
+            ("reply", "callback"),
+            ("r2", "maybe"),
+        ]);
         assert_eq!(c.u32_or("timeout-ms", 60_000).unwrap(), 1500);
         assert_eq!(c.u32_or("unset", 60_000).unwrap(), 60_000);
-        assert!(matches!(c.u32_or("n", 1), Err(ChannelError::Invalid(m)) if m.contains("`n` = `-1`")));
+        assert!(
+            matches!(c.u32_or("n", 1), Err(ChannelError::Invalid(m)) if m.contains("`n` = `-1`"))
+        );
         let modes = ["response", "callback"];
         assert_eq!(c.choice("reply", &modes, "response").unwrap(), "callback");
         assert_eq!(c.choice("unset", &modes, "response").unwrap(), "response");
-        assert!(matches!(c.choice("r2", &modes, "response"), Err(ChannelError::Invalid(m)) if m.contains("one of: response, callback")));
+        assert!(
+            matches!(c.choice("r2", &modes, "response"), Err(ChannelError::Invalid(m)) if m.contains("one of: response, callback"))
+        );
     }
 }

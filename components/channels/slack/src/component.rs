@@ -46,8 +46,13 @@ fn post(api: &str, channel: &str, thread: Option<&str>, text: &str) -> Result<()
     let url = format!("{api}/chat.postMessage");
     let body = web_api::post_message(channel, thread, text);
     let r = host::post_json("slack chat.postMessage", &url, &body)?;
-    web_api::read_answer("chat.postMessage", r.status, r.header("retry-after"), &r.body)
-        .map(|_| ())
+    web_api::read_answer(
+        "chat.postMessage",
+        r.status,
+        r.header("retry-after"),
+        &r.body,
+    )
+    .map(|_| ())
 }
 
 impl Guest for Slack {

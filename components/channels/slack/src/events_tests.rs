@@ -53,7 +53,10 @@ fn a_channel_message_mentioning_the_bot_opens_a_thread() {
     assert_eq!(m.conversation_id, "C123ABC456");
     assert_eq!(m.user_id, "U123ABC456");
     assert_eq!(m.thread_id.as_deref(), Some("1355517523.000005"));
-    assert_eq!(m.message_id.as_deref(), Some("C123ABC456:1355517523.000005"));
+    assert_eq!(
+        m.message_id.as_deref(),
+        Some("C123ABC456:1355517523.000005")
+    );
     assert!(m.mentions_bot);
     assert!(!m.is_direct);
     assert!(m.metadata.contains(&("team".into(), "T123ABC456".into())));
@@ -61,9 +64,7 @@ fn a_channel_message_mentioning_the_bot_opens_a_thread() {
 
 #[test]
 fn app_mention_and_message_for_one_post_share_a_message_id() {
-    let event = |kind: &str| {
-        json!({"type": kind, "channel": "C1", "user": "U1", "text": "hi <@UBOT>", "ts": "10.1"})
-    };
+    let event = |kind: &str| json!({"type": kind, "channel": "C1", "user": "U1", "text": "hi <@UBOT>", "ts": "10.1"});
     let a = message(parse(&callback(event("app_mention")), Some("UBOT")).unwrap());
     let b = message(parse(&callback(event("message")), Some("UBOT")).unwrap());
     assert_eq!(a.message_id, b.message_id);
@@ -117,14 +118,26 @@ fn direct_messages_continue_one_conversation_and_threads_stay_threads() {
         "type": "message", "channel": "D024BE91L", "user": "U1", "text": "more",
         "ts": "3.0", "thread_ts": "2.5", "channel_type": "im"
     }));
-    assert_eq!(message(parse(&body, Some("UBOT")).unwrap()).thread_id.as_deref(), Some("2.5"));
+    assert_eq!(
+        message(parse(&body, Some("UBOT")).unwrap())
+            .thread_id
+            .as_deref(),
+        Some("2.5")
+    );
     let body = callback(json!({
         "type": "message", "channel": "C1", "user": "U1", "text": "<@UBOT> in thread",
         "ts": "5.0", "thread_ts": "4.0", "channel_type": "channel"
     }));
-    assert_eq!(message(parse(&body, Some("UBOT")).unwrap()).thread_id.as_deref(), Some("4.0"));
+    assert_eq!(
+        message(parse(&body, Some("UBOT")).unwrap())
+            .thread_id
+            .as_deref(),
+        Some("4.0")
+    );
     // app_mention has no channel_type: a D… channel is a DM.
-    let body = callback(json!({"type": "app_mention", "channel": "D9", "user": "U1", "text": "<@UBOT> x", "ts": "6.0"}));
+    let body = callback(
+        json!({"type": "app_mention", "channel": "D9", "user": "U1", "text": "<@UBOT> x", "ts": "6.0"}),
+    );
     assert!(message(parse(&body, Some("UBOT")).unwrap()).is_direct);
 }
 
@@ -161,13 +174,29 @@ fn bots_edits_and_own_messages_are_ignored() {
 fn malformed_payloads_say_what_is_wrong() {
     assert!(parse(b"not json", None).unwrap_err().contains("not JSON"));
     assert!(parse(b"{}", None).unwrap_err().contains("`type`"));
-    assert!(parse(br#"{"type":"event_callback"}"#, None).unwrap_err().contains("`event`"));
-    let e = parse(&callback(json!({"type": "message", "user": "U1", "text": "x", "ts": "1"})), None)
-        .unwrap_err();
+    assert!(
+        parse(br#"{"type":"event_callback"}"#, None)
+            .unwrap_err()
+            .contains("`event`")
+    );
+    let e = parse(
+        &callback(json!({"type": "message", "user": "U1", "text": "x", "ts": "1"})),
+        None,
+    )
+    .unwrap_err();
     assert!(e.contains("`channel`"), "{e}");
-    let e = parse(&callback(json!({"type": "message", "user": "U1", "channel": "C1", "text": "x"})), None)
-        .unwrap_err();
+    let e = parse(
+        &callback(json!({"type": "message", "user": "U1", "channel": "C1", "text": "x"})),
+        None,
+    )
+    .unwrap_err();
     assert!(e.contains("`ts`"), "{e}");
     // Unknown outer types are acknowledged, not refused.
-    ignored(parse(br#"{"type":"app_rate_limited","minute_rate_limited":1518467820}"#, None).unwrap());
+    ignored(
+        parse(
+            br#"{"type":"app_rate_limited","minute_rate_limited":1518467820}"#,
+            None,
+        )
+        .unwrap(),
+    );
 }

@@ -51,11 +51,15 @@ pub fn read_answer(
         return Err(ChannelError::RetryAfter(retry_after_secs(retry_after)));
     }
     if !(200..300).contains(&status) {
-        return Err(status_error(&format!("slack {method}"), status, retry_after, body));
+        return Err(status_error(
+            &format!("slack {method}"),
+            status,
+            retry_after,
+            body,
+        ));
     }
-    let answer: Value = serde_json::from_slice(body).map_err(|e| {
-        ChannelError::Failed(format!("slack {method}: answer is not JSON: {e}"))
-    })?;
+    let answer: Value = serde_json::from_slice(body)
+        .map_err(|e| ChannelError::Failed(format!("slack {method}: answer is not JSON: {e}")))?;
     if answer.get("ok").and_then(Value::as_bool) == Some(true) {
         return Ok(answer);
     }
@@ -105,8 +109,13 @@ mod tests {
             ChannelError::RetryAfter(Some(12))
         ));
         assert!(matches!(
-            read_answer("chat.postMessage", 200, None, br#"{"ok":false,"error":"ratelimited"}"#)
-                .unwrap_err(),
+            read_answer(
+                "chat.postMessage",
+                200,
+                None,
+                br#"{"ok":false,"error":"ratelimited"}"#
+            )
+            .unwrap_err(),
             ChannelError::RetryAfter(None)
         ));
         match read_answer(

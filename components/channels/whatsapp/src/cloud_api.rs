@@ -60,7 +60,11 @@ pub fn text_message(to: &str, body: &str) -> Value {
 
 /// Reads the send answer: 2xx is sent; throttling and server trouble are
 /// `retry-after`; anything else failed with Meta's message and code.
-pub fn read_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> Result<(), ChannelError> {
+pub fn read_answer(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+) -> Result<(), ChannelError> {
     if (200..300).contains(&status) {
         return Ok(());
     }
@@ -68,7 +72,10 @@ pub fn read_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> Resul
     let error = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("error").cloned());
-    let code = error.as_ref().and_then(|e| e.get("code")).and_then(Value::as_i64);
+    let code = error
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64);
     if status == 429 || status >= 500 || code.is_some_and(|c| THROTTLED.contains(&c)) {
         return Err(ChannelError::RetryAfter(wait));
     }
@@ -105,7 +112,9 @@ mod tests {
         check_version("v21.0").unwrap();
         check_version("v3").unwrap();
         for bad in ["21.0", "v", "v21/../x", ""] {
-            assert!(matches!(check_version(bad), Err(ChannelError::Invalid(m)) if m.contains("api-version")));
+            assert!(
+                matches!(check_version(bad), Err(ChannelError::Invalid(m)) if m.contains("api-version"))
+            );
         }
         check_phone_number_id("106540352242922").unwrap();
         assert!(check_phone_number_id("1/../me").is_err());
@@ -115,10 +124,19 @@ mod tests {
     #[test]
     fn answers_map_to_errors() {
         read_answer(200, None, br#"{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"wamid.X"}]}"#).unwrap();
-        assert!(matches!(read_answer(429, Some("30"), b""), Err(ChannelError::RetryAfter(Some(30)))));
+        assert!(matches!(
+            read_answer(429, Some("30"), b""),
+            Err(ChannelError::RetryAfter(Some(30)))
+        ));
         let throttled = br#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"fbtrace_id":"A"}}"#;
-        assert!(matches!(read_answer(400, None, throttled), Err(ChannelError::RetryAfter(None))));
-        assert!(matches!(read_answer(503, None, b""), Err(ChannelError::RetryAfter(None))));
+        assert!(matches!(
+            read_answer(400, None, throttled),
+            Err(ChannelError::RetryAfter(None))
+        ));
+        assert!(matches!(
+            read_answer(503, None, b""),
+            Err(ChannelError::RetryAfter(None))
+        ));
         let expired = br#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"B"}}"#;
         match read_answer(401, None, expired) {
             Err(ChannelError::Failed(m)) => {
@@ -127,6 +145,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(read_answer(404, None, b"not found"), Err(ChannelError::Failed(m)) if m.contains("HTTP 404: not found")));
+        assert!(
+            matches!(read_answer(404, None, b"not found"), Err(ChannelError::Failed(m)) if m.contains("HTTP 404: not found"))
+        );
     }
 }

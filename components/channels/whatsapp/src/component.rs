@@ -31,11 +31,14 @@ fn messages_url(message: &OutboundMessage) -> Result<String, ChannelError> {
         .iter()
         .find(|(k, _)| k == "phone_number_id")
         .map(|(_, v)| v.clone());
-    let phone = settings.string("phone-number-id")?.or(from_webhook).ok_or_else(|| {
-        ChannelError::Invalid(
-            "config `phone-number-id` is not set and the message did not name one".into(),
-        )
-    })?;
+    let phone = settings
+        .string("phone-number-id")?
+        .or(from_webhook)
+        .ok_or_else(|| {
+            ChannelError::Invalid(
+                "config `phone-number-id` is not set and the message did not name one".into(),
+            )
+        })?;
     cloud_api::check_phone_number_id(&phone)?;
     Ok(cloud_api::messages_url(&base, &version, &phone))
 }
@@ -86,11 +89,7 @@ impl Guest for WhatsApp {
         let url = messages_url(&message)?;
         let to = &message.conversation_id;
         let parts = split_text(&message.text, MESSAGE_LIMIT);
-        let key = progress_key(&[
-            to,
-            message.reply_to.as_deref().unwrap_or(""),
-            &message.text,
-        ]);
+        let key = progress_key(&[to, message.reply_to.as_deref().unwrap_or(""), &message.text]);
         deliver(&key, &parts, &DbProgress, |_, part| {
             let r = host::post_json("whatsapp send", &url, &cloud_api::text_message(to, part))?;
             cloud_api::read_answer(r.status, r.header("retry-after"), &r.body)

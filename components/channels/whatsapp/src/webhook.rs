@@ -121,7 +121,10 @@ fn read_message(
                     .and_then(Value::as_str)
                     .unwrap_or("application/octet-stream")
                     .to_string(),
-                name: m.get("filename").and_then(Value::as_str).map(str::to_string),
+                name: m
+                    .get("filename")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 reference: media_id.to_string(),
                 size_bytes: None,
             });

@@ -86,7 +86,10 @@ fn buttons_lists_and_captioned_media_carry_text() {
     assert_eq!(image.attachments[0].mime_type, "image/jpeg");
     // No contacts entry: no name.
     assert_eq!(image.user_name, None);
-    assert_eq!(batch.ignored, ["message type `reaction`", "message type `unsupported`"]);
+    assert_eq!(
+        batch.ignored,
+        ["message type `reaction`", "message type `unsupported`"]
+    );
 }
 
 #[test]
@@ -95,8 +98,14 @@ fn malformed_payloads_say_what_is_wrong() {
         (b"{not json".to_vec(), "not JSON"),
         (br#"{"entry": []}"#.to_vec(), "`object`"),
         (br#"{"object": "page", "entry": []}"#.to_vec(), "`page`"),
-        (br#"{"object": "whatsapp_business_account"}"#.to_vec(), "`entry`"),
-        (br#"{"object": "whatsapp_business_account", "entry": [{"id": "1"}]}"#.to_vec(), "`changes`"),
+        (
+            br#"{"object": "whatsapp_business_account"}"#.to_vec(),
+            "`entry`",
+        ),
+        (
+            br#"{"object": "whatsapp_business_account", "entry": [{"id": "1"}]}"#.to_vec(),
+            "`changes`",
+        ),
         (
             webhook(json!({"messages": [{"id": "w", "type": "text", "text": {"body": "x"}}]})),
             "`from`",
@@ -119,6 +128,10 @@ fn several_messages_in_one_webhook_are_all_read() {
         .unwrap()
         .push(json!({"from": "4915112345678", "id": "wamid.B", "timestamp": "2", "type": "text", "text": {"body": "two"}}));
     let batch = parse(&webhook(value)).unwrap();
-    let ids: Vec<_> = batch.messages.iter().map(|m| m.message_id.clone().unwrap()).collect();
+    let ids: Vec<_> = batch
+        .messages
+        .iter()
+        .map(|m| m.message_id.clone().unwrap())
+        .collect();
     assert_eq!(ids, ["wamid.A", "wamid.B"]);
 }
