@@ -12,6 +12,7 @@ use ironclaw::runtime::{LoadedComponent, Runtime};
 pub mod agent;
 pub mod backends;
 pub mod fake_llm;
+pub mod fake_telegram;
 pub mod http_server;
 pub mod wat_component;
 
