@@ -11,10 +11,15 @@ use ironclaw::runtime::{LoadedComponent, Runtime};
 
 pub mod agent;
 pub mod backends;
+pub mod channel_run;
 pub mod fake_llm;
+pub mod fake_slack;
+pub mod fake_whatsapp;
 pub mod fake_telegram;
 pub mod http_server;
+pub mod loopback;
 pub mod wat_component;
+pub mod webhook_sink;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
