@@ -12,6 +12,9 @@ use super::loopback;
 
 pub const MODEL: &str = "gpt-4o-mini";
 pub const WAIT: Duration = Duration::from_secs(60);
+/// Starting compiles every bundled component once per test binary (a
+/// shared cache); on a loaded machine that takes a while.
+const START_WAIT: Duration = Duration::from_secs(240);
 
 pub struct ChannelRun {
     pub llm: FakeLlm,
@@ -34,6 +37,7 @@ impl ChannelRun {
     /// Returns once the channel's webhook route answers (an unsigned probe
     /// gets the verifier's 401, or the challenge's 403).
     pub async fn start(channel: &str, settings: &str, secrets: &[(&str, &str)]) -> ChannelRun {
+        warm_cache();
         let llm = FakeLlm::start(Provider::OpenAi).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -108,7 +112,7 @@ impl ChannelRun {
 
     async fn wait_routed(&self, port: u16) {
         let url = self.url();
-        let ready = loopback::wait_until(WAIT, || {
+        let ready = loopback::wait_until(START_WAIT, || {
             // The probe runs on a blocking thread: wait_until's check is sync.
             probe(port, &url)
         })
@@ -120,6 +124,28 @@ impl ChannelRun {
             self.log()
         );
     }
+}
+
+/// Compiles the bundled components into the test binary's shared cache
+/// once (`ironclaw run --check`), so the tests' hosts start from it
+/// instead of each compiling everything at the same time.
+fn warm_cache() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    tokio::task::block_in_place(|| {
+        WARM.get_or_init(|| {
+            let home = AgentHome::new("", "OPENAI_API_KEY");
+            let out = home
+                .command(&["run", "--check"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("ironclaw run --check");
+            assert!(
+                out.status.success(),
+                "run --check: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+    });
 }
 
 /// Whether the channel's route is up: anything but 404 / 503 / no answer.
