@@ -158,6 +158,11 @@ impl FakeTelegram {
         self.with(|s| s.conflicts = n);
     }
 
+    /// How many scripted 409s are still to be answered.
+    pub fn conflicts_left(&self) -> u32 {
+        self.with(|s| s.conflicts)
+    }
+
     /// The next `n` sendMessage calls with a parse_mode answer 400 "can't
     /// parse entities".
     pub fn reject_markdown(&self, n: u32) {
