@@ -43,6 +43,15 @@ pub struct Config {
     /// The turn loop: iteration cap, history, compaction.
     #[serde(default)]
     pub agent: crate::agent::AgentConfig,
+    /// The webhook listener.
+    #[serde(default)]
+    pub gateway: crate::channels::config::GatewayConfig,
+    /// One table per configured channel component (`[channels.telegram]`).
+    #[serde(default)]
+    pub channels: BTreeMap<String, toml::Table>,
+    /// Docker jobs: image, workspace, policy, limits.
+    #[serde(default)]
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +230,34 @@ impl Config {
             }
         }
         config.network.validate().map_err(invalid)?;
+        config.sandbox.validate().map_err(invalid)?;
+        config.gateway.validate().map_err(invalid)?;
+        let mut config = config;
+        for (name, table) in &config.channels {
+            let settings =
+                crate::channels::config::ChannelSettings::parse(name, table).map_err(invalid)?;
+            // The component reads its channel table through `config.get`,
+            // over whatever `[components.settings.<name>]` says.
+            config
+                .components
+                .settings
+                .entry(name.clone())
+                .or_default()
+                .extend(settings.values);
+        }
         Ok(config)
+    }
+
+    /// The configured channels, parsed (validated by `parse` already).
+    pub fn channel_settings(&self) -> BTreeMap<String, crate::channels::config::ChannelSettings> {
+        self.channels
+            .iter()
+            .filter_map(|(name, table)| {
+                crate::channels::config::ChannelSettings::parse(name, table)
+                    .ok()
+                    .map(|s| (name.clone(), s))
+            })
+            .collect()
     }
 }
 

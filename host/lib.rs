@@ -3,10 +3,12 @@
 
 pub mod agent;
 pub mod capabilities;
+pub mod channels;
 pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod cpu;
+pub mod gateway;
 pub mod leak;
 pub mod llm;
 pub mod memory;

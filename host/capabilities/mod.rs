@@ -2,6 +2,7 @@
 //! host interface. Each import checks the grant first.
 
 pub mod audit;
+pub mod channel_host;
 mod db;
 pub mod escalation;
 pub mod grants;

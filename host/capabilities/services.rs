@@ -34,4 +34,6 @@ pub struct HostServices {
     /// The completion chain behind `llm`, set once the chain (which calls
     /// adapters through this runtime) exists; unset answers `not-available`.
     pub llm: Arc<std::sync::OnceLock<Arc<dyn crate::llm::Provider>>>,
+    /// The channel hub behind `channel-host`, set when `run` serves channels.
+    pub channels: Arc<std::sync::OnceLock<Arc<dyn super::channel_host::ChannelSink>>>,
 }

@@ -2,6 +2,7 @@
 
 mod agent_host;
 mod audit;
+mod channels;
 mod chat;
 mod component;
 mod component_dev;
@@ -16,6 +17,7 @@ mod registry;
 mod repl;
 mod run;
 mod secrets;
+mod status;
 mod tool;
 
 use std::path::PathBuf;
@@ -47,6 +49,11 @@ pub enum Command {
     /// Work with tool components.
     #[command(subcommand)]
     Tool(tool::ToolCommand),
+    /// Whether the host runs, its LLM, and each channel's health.
+    Status(status::StatusArgs),
+    /// Channels: list them with their health, approve pairing codes.
+    #[command(subcommand)]
+    Channels(channels::ChannelsCommand),
     /// Check the toolchain, data directory, cache and components.
     Doctor(doctor::DoctorArgs),
     /// Database migrations.
@@ -122,6 +129,8 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Chat(args) => chat::run(&ctx, args).await,
         Command::Tool(cmd) => tool::run(&ctx, cmd).await,
+        Command::Status(args) => status::run(&ctx, args).await,
+        Command::Channels(cmd) => channels::run(&ctx, cmd).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Db(cmd) => db::run(&ctx, cmd).await,
         Command::Memory(cmd) => memory::run(&ctx, cmd).await,

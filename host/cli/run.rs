@@ -6,7 +6,8 @@
 //! the component directories to hot-swap new versions, and serves: the REPL
 //! when stdin is a terminal (or `--repl`), else until Ctrl-C or SIGTERM. With
 //! no LLM configured it says how to configure one and serves the rest.
-//! Channels and the gateway attach here as they land.
+//! Configured channels start here, with the gateway when `[gateway] listen`
+//! is set (host/cli/channels.rs).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -79,6 +80,15 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let _secrets_watch = host.lent.watch_secrets();
+    let channels = super::channels::serve(ctx, &host).await?;
+    let pid_file = super::status::pid_file(ctx);
+    if let Err(e) = pid_file
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&pid_file, std::process::id().to_string()))
+    {
+        eprintln!("warning: cannot write {}: {e}", pid_file.display());
+    }
     // Hot reload: new versions dropped into a component directory serve
     // without a restart; a broken one is refused and the old one stays.
     let _watch =
@@ -98,6 +108,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<(), CliError> {
         shutdown_signal().await;
     }
     eprintln!("stopping");
+    channels.stop().await;
+    let _ = std::fs::remove_file(&pid_file);
     host.lent.audit.flush().await;
     Ok(())
 }

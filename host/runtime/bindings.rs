@@ -85,3 +85,22 @@ pub mod hook {
         },
     });
 }
+
+pub mod channel {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "ironclaw:host/channel-component",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi": wasmtime_wasi::p2::bindings,
+            "ironclaw:host/types": super::imports::ironclaw::host::types,
+            "ironclaw:host/logging": super::imports::ironclaw::host::logging,
+            "ironclaw:host/config": super::imports::ironclaw::host::config,
+            "ironclaw:host/secrets": super::imports::ironclaw::host::secrets,
+            "ironclaw:host/db": super::imports::ironclaw::host::db,
+            "ironclaw:host/channel-host": super::imports::ironclaw::host::channel_host,
+        },
+    });
+}

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use wasmtime::Store;
 
+use super::bindings::channel::ChannelComponentPre;
 use super::bindings::hook::HookComponentPre;
 use super::bindings::llm_adapter::LlmAdapterComponentPre;
 use super::bindings::safety_filter::SafetyFilterComponentPre;
@@ -23,6 +24,7 @@ pub(crate) enum KindPre {
     LlmAdapter(LlmAdapterComponentPre<HostState>),
     SafetyFilter(SafetyFilterComponentPre<HostState>),
     Hook(HookComponentPre<HostState>),
+    Channel(ChannelComponentPre<HostState>),
 }
 
 impl KindPre {
@@ -48,6 +50,13 @@ impl KindPre {
             _ => Err(wasmtime::format_err!(
                 "this component is not a safety filter"
             )),
+        }
+    }
+
+    pub(crate) fn channel(&self) -> wasmtime::Result<&ChannelComponentPre<HostState>> {
+        match self {
+            KindPre::Channel(pre) => Ok(pre),
+            _ => Err(wasmtime::format_err!("this component is not a channel")),
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::bindings::channel::ChannelComponentPre;
 use super::bindings::hook::HookComponentPre;
 use super::bindings::llm_adapter::LlmAdapterComponentPre;
 use super::bindings::safety_filter::SafetyFilterComponentPre;
@@ -106,12 +107,7 @@ impl Runtime {
             ComponentKind::LlmAdapter => "llm-adapter-component",
             ComponentKind::SafetyFilter => "safety-filter-component",
             ComponentKind::Hook => "hook-component",
-            other => {
-                return Err(LoadError::UnsupportedKind {
-                    path,
-                    kind: other.as_str(),
-                });
-            }
+            ComponentKind::Channel => "channel-component",
         };
         let digest = blake3::hash(bytes);
         let compiled = crate::cpu::run_cpu_bound(|| self.compile(&digest, bytes));
@@ -137,6 +133,9 @@ impl Runtime {
             ),
             ComponentKind::Hook => {
                 KindPre::Hook(HookComponentPre::new(instance_pre).map_err(world_error)?)
+            }
+            ComponentKind::Channel => {
+                KindPre::Channel(ChannelComponentPre::new(instance_pre).map_err(world_error)?)
             }
             _ => KindPre::Tool(ToolComponentPre::new(instance_pre).map_err(world_error)?),
         };
@@ -182,6 +181,18 @@ impl Runtime {
             ComponentKind::Hook => {
                 let (registration, _usage) = self.hook_register(&loaded).await;
                 loaded.hook = Some(registration.map_err(smoke_failed)?);
+            }
+            // A channel's smoke test is instantiation too: `on-start`
+            // registers webhooks with the provider, which the channel host
+            // does once it serves the channel.
+            ComponentKind::Channel => {
+                let (smoke, _usage) = self
+                    .run(&loaded, CallSetup::default(), async |store, pre| {
+                        pre.channel()?.instantiate_async(&mut *store).await?;
+                        Ok(())
+                    })
+                    .await;
+                smoke.map_err(smoke_failed)?;
             }
             // An adapter's smoke test is instantiation: its exports do
             // network work with the owner's configuration, which a load

@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod bindings;
 pub mod cache;
+pub mod channel;
 mod call;
 pub mod component;
 pub mod engine;

@@ -121,4 +121,7 @@ impl Database {
     pub fn llm_usage(&self) -> Arc<dyn LlmUsageStore> {
         Arc::new(self.sql())
     }
+    pub fn channels(&self) -> Arc<dyn crate::store::domains::ChannelStore> {
+        Arc::new(self.sql())
+    }
 }

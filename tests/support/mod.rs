@@ -11,11 +11,12 @@ use ironclaw::runtime::{LoadedComponent, Runtime};
 
 pub mod agent;
 pub mod backends;
+pub mod channel_host;
 pub mod channel_run;
 pub mod fake_llm;
 pub mod fake_slack;
-pub mod fake_whatsapp;
 pub mod fake_telegram;
+pub mod fake_whatsapp;
 pub mod http_server;
 pub mod loopback;
 pub mod wat_component;

@@ -9,6 +9,7 @@ use super::sql::Sql;
 
 pub mod agent;
 pub mod audit;
+pub mod channels;
 pub mod components;
 pub mod conversations;
 pub mod jobs;
@@ -20,6 +21,7 @@ pub mod settings;
 
 pub use agent::{AgentStore, PendingApproval, ThreadSummary, ToolCallRecord, TurnMessage};
 pub use audit::{AuditEntry, AuditLog, AuditRecord};
+pub use channels::{ChannelHealth, ChannelStore, HealthEvent, MessageState, Queued};
 pub use components::{ComponentRecord, ComponentStore, GrantRecord, GrantStatus};
 pub use conversations::{Conversation, ConversationStore, Message, NewMessage};
 pub use jobs::{Job, JobEvent, JobState, JobStore};

@@ -1,0 +1,88 @@
+//! Who may talk to the assistant on a channel: the owner's allowlist,
+//! then `unknown-users` (pair, ignore, open); and which group messages run.
+
+use super::ChannelHub;
+use super::config::{Groups, UnknownUsers};
+use super::message::InboundMessage;
+use crate::store::StoreError;
+
+pub(crate) enum Decision {
+    Run,
+    /// Not run, with why (for the log and the message row).
+    Drop(String),
+    /// Answered with this pairing text instead of a turn.
+    Pair(String),
+}
+
+/// Letters and digits that cannot be misread for one another.
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn new_code() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Database(format!("no randomness for a pairing code: {e}")))?;
+    let chars: String = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+}
+
+impl ChannelHub {
+    pub(crate) async fn decide(
+        &self,
+        channel: &str,
+        message: &InboundMessage,
+    ) -> Result<Decision, StoreError> {
+        let Some(settings) = self.settings(channel) else {
+            return Ok(Decision::Drop("channel not configured".into()));
+        };
+        if !message.is_direct {
+            match settings.groups {
+                Groups::Off => return Ok(Decision::Drop("group messages are off".into())),
+                Groups::Mention if !message.mentions_bot => {
+                    return Ok(Decision::Drop("group message without a mention".into()));
+                }
+                _ => {}
+            }
+        }
+        if settings.allows(&message.user_id, message.user_name.as_deref()) {
+            return Ok(Decision::Run);
+        }
+        match settings.unknown_users {
+            UnknownUsers::Open => Ok(Decision::Run),
+            UnknownUsers::Ignore => Ok(Decision::Drop("user not on allow-users".into())),
+            UnknownUsers::Pair => {
+                let code = match self.store.pairing(channel, &message.user_id).await? {
+                    Some((_, true)) => return Ok(Decision::Run),
+                    Some((code, false)) => code,
+                    None => {
+                        let code = new_code()?;
+                        self.store
+                            .pairing_request(channel, &message.user_id, &code)
+                            .await?
+                    }
+                };
+                Ok(Decision::Pair(format!(
+                    "Hi! I don't know you yet. To talk with me, ask my owner to approve pairing code {code} \
+                     (`ironclaw channels pair {channel} {code}`)."
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_two_groups_of_four_unambiguous_characters() {
+        let code = super::new_code().unwrap();
+        assert_eq!(code.len(), 9);
+        assert!(
+            code.chars()
+                .filter(|c| *c != '-')
+                .all(|c| super::ALPHABET.contains(&(c as u8)))
+        );
+        assert_ne!(code, super::new_code().unwrap());
+    }
+}
