@@ -15,6 +15,7 @@ pub mod memory;
 pub mod net;
 pub mod registry;
 pub mod runtime;
+pub mod sandbox;
 pub mod scaffold;
 pub mod secrets;
 pub mod store;

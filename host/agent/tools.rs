@@ -8,10 +8,15 @@ use crate::llm::ToolDefinition;
 use crate::runtime::live::LiveSet;
 use crate::runtime::tool::CallContext;
 use crate::runtime::{Runtime, ToolInfo};
+use crate::sandbox::tools::ContainerTools;
 
 pub struct ToolHost {
     runtime: Arc<Runtime>,
     live: Arc<LiveSet>,
+    /// The sandbox's container tools (`shell`, `read_file`, …), offered
+    /// beside the components' and ahead of any component tool of the same
+    /// name.
+    containers: Option<Arc<ContainerTools>>,
 }
 
 /// What one tool call produced, success or not: both go back to the model.
@@ -24,7 +29,16 @@ pub struct ToolResult {
 
 impl ToolHost {
     pub fn new(runtime: Arc<Runtime>, live: Arc<LiveSet>) -> ToolHost {
-        ToolHost { runtime, live }
+        ToolHost {
+            runtime,
+            live,
+            containers: None,
+        }
+    }
+
+    pub fn with_containers(mut self, containers: Arc<ContainerTools>) -> ToolHost {
+        self.containers = Some(containers);
+        self
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -38,11 +52,12 @@ impl ToolHost {
     /// Every tool serving now, sorted by name.
     pub fn tools(&self) -> Vec<ToolInfo> {
         let mut tools: Vec<ToolInfo> = self
-            .live
-            .all()
-            .iter()
-            .flat_map(|c| c.tools.clone())
-            .collect();
+            .containers
+            .as_ref()
+            .map(|c| c.infos())
+            .unwrap_or_default();
+        tools.extend(self.live.all().iter().flat_map(|c| c.tools.clone()));
+        // Stable: a container tool stays ahead of a component's namesake.
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools.dedup_by(|a, b| a.name == b.name);
         tools
@@ -60,6 +75,9 @@ impl ToolHost {
     }
 
     pub fn requires_approval(&self, tool: &str) -> bool {
+        if let Some(c) = self.containers.as_ref().filter(|c| c.offers(tool)) {
+            return c.requires_approval(tool);
+        }
         self.live
             .find_tool(tool)
             .and_then(|c| c.tools.iter().find(|t| t.name == tool).cloned())
@@ -70,6 +88,14 @@ impl ToolHost {
     /// error result for the model to read, never as a failed turn.
     pub async fn call(&self, tool: &str, arguments: &str, context: &CallContext) -> ToolResult {
         let started = Instant::now();
+        if let Some(c) = self.containers.as_ref().filter(|c| c.offers(tool)) {
+            let result = c.call(tool, arguments).await;
+            return ToolResult {
+                output: result.output,
+                is_error: result.is_error,
+                duration: started.elapsed(),
+            };
+        }
         let Some(component) = self.live.find_tool(tool) else {
             return ToolResult {
                 output: format!("no tool named `{tool}` is available"),

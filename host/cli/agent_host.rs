@@ -93,7 +93,10 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
         conversations: db.conversations(),
         store: db.agent(),
         llm: chain.clone().map(|c| c as Arc<dyn Provider>),
-        tools: Arc::new(ToolHost::new(runtime.clone(), live)),
+        tools: Arc::new(match super::sandbox::container_tools(ctx, &db) {
+            Some(containers) => ToolHost::new(runtime.clone(), live).with_containers(containers),
+            None => ToolHost::new(runtime.clone(), live),
+        }),
         memory: Some(memory.clone()),
         secrets: lent.secrets.clone(),
         config: ctx.config.agent.clone(),

@@ -73,6 +73,7 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
         }
         Err(e) => checks.push(check("engine", Status::Fail, e.to_string())),
     }
+    checks.push(docker(ctx).await);
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if args.json {
         println!("{}", serde_json::to_string(&checks).unwrap_or_default());
@@ -184,4 +185,49 @@ fn cache(runtime: &crate::runtime::Runtime) -> Check {
             runtime.cache().fingerprint()
         ),
     )
+}
+
+/// Whether the Docker daemon answers (the container tools need it) and the
+/// job image is built. Not answering is a warning: everything else works.
+async fn docker(ctx: &Context) -> Check {
+    use crate::sandbox::{docker, image};
+    if !ctx.config.sandbox.enabled {
+        return check(
+            "docker",
+            Status::Ok,
+            "sandbox disabled ([sandbox] enabled = false)",
+        );
+    }
+    let endpoint = docker::endpoint();
+    let client = match docker::connect(std::time::Duration::from_secs(3)).await {
+        Ok(c) => c,
+        Err(e) => {
+            return check(
+                "docker",
+                Status::Warn,
+                format!("{e}; the container tools (shell, files) cannot run until it does"),
+            );
+        }
+    };
+    let daemon = match docker::describe(&client).await {
+        Ok(d) => format!(
+            "Docker {} (API {}) answers at {endpoint}",
+            d.version, d.api_version
+        ),
+        Err(e) => return check("docker", Status::Warn, format!("{endpoint}: {e}")),
+    };
+    let tag = &ctx.config.sandbox.image;
+    match image::status(&client, tag).await {
+        Ok(i) if i.present => check("docker", Status::Ok, format!("{daemon}; image {tag} built")),
+        Ok(_) => check(
+            "docker",
+            Status::Warn,
+            format!("{daemon}; image {tag} not built: run `ironclaw sandbox build`"),
+        ),
+        Err(e) => check(
+            "docker",
+            Status::Warn,
+            format!("{daemon}; image {tag}: {e}"),
+        ),
+    }
 }

@@ -10,12 +10,14 @@ mod component_install;
 mod component_new;
 mod db;
 mod doctor;
+mod jobs;
 mod keys;
 mod lend;
 mod memory;
 mod registry;
 mod repl;
 mod run;
+mod sandbox;
 mod secrets;
 mod status;
 mod tool;
@@ -76,6 +78,12 @@ pub enum Command {
     Secrets(secrets::SecretsCommand),
     /// The audit trail: outbound requests, db writes, denials, leak blocks.
     Audit(audit::AuditArgs),
+    /// Sandbox jobs (shell and file work in Docker): list, show, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// The Docker sandbox: build its image, see its status.
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
 }
 
 /// How a command failed: `Usage` for bad input or configuration (exit 2),
@@ -139,6 +147,8 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Registry(cmd) => registry::run(&ctx, cmd).await,
         Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::Jobs(cmd) => jobs::run(&ctx, cmd).await,
+        Command::Sandbox(cmd) => sandbox::run(&ctx, cmd).await,
     }
 }
 

@@ -34,6 +34,10 @@ pub struct CallArgs {
     /// Print the output with the usage record and component details.
     #[arg(long)]
     pub verbose: bool,
+    /// Approve a tool that asks before it runs (for scripts; on a terminal
+    /// the owner is asked instead).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +54,12 @@ pub async fn run(ctx: &Context, cmd: ToolCommand) -> Result<(), CliError> {
 }
 
 async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
+    if args.wasm.is_none()
+        && ctx.config.sandbox.enabled
+        && crate::sandbox::tools::NAMES.contains(&args.name.as_str())
+    {
+        return call_container(ctx, &args).await;
+    }
     let mut runtime = ctx.runtime()?;
     let component = match &args.wasm {
         Some(wasm) => load_dev(&runtime, wasm).await?,
@@ -59,6 +69,13 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
     // use what it holds: `tool call echo` never touches it.
     let lent = lend_what_is_granted(ctx, &component, &mut runtime).await?;
     let tool = resolve_tool_name(&component, &args.name)?;
+    if component
+        .tools
+        .iter()
+        .any(|t| t.name == tool && t.requires_approval)
+    {
+        approve(&tool, &args.params, args.yes)?;
+    }
     let context = CallContext {
         call_id: format!("cli-{}", std::process::id()),
         channel: Some("cli".into()),
@@ -101,6 +118,72 @@ async fn call(ctx: &Context, args: CallArgs) -> Result<(), CliError> {
             }
             Err(CliError::Failed(e.to_string()))
         }
+    }
+}
+
+/// A container tool (`shell`, `read_file`, …): one job in the sandbox.
+async fn call_container(ctx: &Context, args: &CallArgs) -> Result<(), CliError> {
+    if !matches!(
+        serde_json::from_str::<serde_json::Value>(&args.params),
+        Ok(serde_json::Value::Object(_))
+    ) {
+        return Err(CliError::Usage(format!(
+            "--params must be a JSON object, not `{}`",
+            args.params
+        )));
+    }
+    if ctx.config.sandbox.require_approval {
+        approve(&args.name, &args.params, args.yes)?;
+    }
+    let (_db, sandbox) = super::sandbox::open(ctx).await?;
+    let tools = crate::sandbox::tools::ContainerTools::over(sandbox);
+    let result = tools.call(&args.name, &args.params).await;
+    if !result.is_error {
+        println!("{}", as_json(&result.output));
+        return Ok(());
+    }
+    // A job that ran and failed prints its result like one that succeeded.
+    match serde_json::from_str::<serde_json::Value>(&result.output) {
+        Ok(v @ serde_json::Value::Object(_)) => {
+            println!("{v}");
+            let why = v["reason"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("exit code {}", v["exit_code"]));
+            Err(CliError::Failed(format!(
+                "job {} {}: {why}",
+                v["job"].as_str().unwrap_or("?"),
+                v["state"].as_str().unwrap_or("failed")
+            )))
+        }
+        _ => Err(CliError::Failed(result.output)),
+    }
+}
+
+/// Asks the owner on a terminal before a tool that needs approval runs;
+/// without a terminal only `--yes` lets it run.
+fn approve(tool: &str, params: &str, yes: bool) -> Result<(), CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "tool `{tool}` needs approval: run it on a terminal to be asked, or pass --yes"
+        )));
+    }
+    eprint!("Run tool `{tool}` with {params}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(CliError::Failed(format!(
+            "not approved: tool `{tool}` did not run"
+        ))),
     }
 }
 
@@ -222,8 +305,25 @@ fn resolve_tool_name(component: &LoadedComponent, name: &str) -> Result<String, 
 async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let runtime = ctx.runtime()?;
     let components = load_all(ctx, &runtime).await;
+    let containers = if ctx.config.sandbox.enabled {
+        crate::sandbox::tools::infos(ctx.config.sandbox.require_approval)
+    } else {
+        Vec::new()
+    };
     if args.json {
-        let rows: Vec<serde_json::Value> = components
+        let mut rows: Vec<serde_json::Value> = containers
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "tool": t.name,
+                    "description": t.description,
+                    "requires_approval": t.requires_approval,
+                    "parameters_schema": t.parameters_schema,
+                    "component": "sandbox",
+                })
+            })
+            .collect();
+        let component_rows: Vec<serde_json::Value> = components
             .iter()
             .flat_map(|c| {
                 c.tools.iter().map(move |t| {
@@ -239,8 +339,20 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
                 })
             })
             .collect();
+        rows.extend(component_rows);
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
+    }
+    for t in &containers {
+        let approval = if t.requires_approval {
+            " (approval)"
+        } else {
+            ""
+        };
+        println!(
+            "{:<20} {:<12} {}{approval}",
+            t.name, "sandbox", t.description
+        );
     }
     for c in &components {
         for t in &c.tools {

@@ -13,6 +13,7 @@ pub mod agent;
 pub mod backends;
 pub mod channel_host;
 pub mod channel_run;
+pub mod docker;
 pub mod fake_llm;
 pub mod fake_slack;
 pub mod fake_telegram;

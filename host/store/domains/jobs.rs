@@ -52,9 +52,10 @@ impl JobState {
         match self {
             JobState::Pending => [JobState::Pending, JobState::Pending], // never a target
             JobState::Running => [JobState::Pending, JobState::Pending],
-            JobState::Completed | JobState::Failed | JobState::TimedOut => {
-                [JobState::Running, JobState::Running]
-            }
+            JobState::Completed | JobState::TimedOut => [JobState::Running, JobState::Running],
+            // A job can fail before it runs: no image, a daemon error, or
+            // its host stopped while it was being set up.
+            JobState::Failed => [JobState::Pending, JobState::Running],
             JobState::Cancelled => [JobState::Pending, JobState::Running],
         }
     }
