@@ -80,6 +80,7 @@ fn free_port() -> u16 {
 /// API; `mode` is "webhook" or "poll". Returns once the component started
 /// (setWebhook or the first getUpdates reached the fake).
 async fn start(mode: &str, extra: &str) -> Running {
+    warm_cache();
     let llm = FakeLlm::start(Provider::OpenAi).await;
     let tg = FakeTelegram::start(BOT_TOKEN).await;
     let port = free_port();
@@ -132,6 +133,27 @@ async fn start(mode: &str, extra: &str) -> Running {
         wait_listening(port).await;
     }
     running
+}
+
+/// Compiles the bundled components into the test binary's shared cache
+/// once (`ironclaw run --check`), so the tests' hosts, started in
+/// parallel, do not each compile everything at the same time.
+fn warm_cache() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    tokio::task::block_in_place(|| {
+        WARM.get_or_init(|| {
+            let out = AgentHome::new("", "OPENAI_API_KEY")
+                .command(&["run", "--check"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("ironclaw run --check");
+            assert!(
+                out.status.success(),
+                "run --check: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+    });
 }
 
 fn set_secret(home: &AgentHome, name: &str, value: &str) {
