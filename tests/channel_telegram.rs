@@ -31,6 +31,7 @@ struct Running {
     home: AgentHome,
     child: Child,
     gateway: String,
+    port: u16,
 }
 
 impl Drop for Running {
@@ -80,38 +81,7 @@ fn free_port() -> u16 {
 /// API; `mode` is "webhook" or "poll". Returns once the component started
 /// (setWebhook or the first getUpdates reached the fake).
 async fn start(mode: &str, extra: &str) -> Running {
-    warm_cache();
-    let llm = FakeLlm::start(Provider::OpenAi).await;
-    let tg = FakeTelegram::start(BOT_TOKEN).await;
-    let port = free_port();
-    let gateway = format!("http://127.0.0.1:{port}");
-    let config = format!(
-        "{llm}\n[gateway]\nlisten = \"127.0.0.1:{port}\"\n\n[channels.telegram]\napi-base-url = \"{api}\"\nmode = \"{mode}\"\nwebhook-url = \"{gateway}/webhook/telegram\"\nunknown-users = \"open\"\npoll-timeout-secs = 2\n{extra}\n",
-        llm = AgentHome::llm_section(&llm, MODEL, ""),
-        api = tg.base_url(),
-    );
-    let home = AgentHome::new(&config, "OPENAI_API_KEY");
-    for (name, value) in [
-        ("telegram_bot_token", BOT_TOKEN),
-        ("telegram_webhook_secret", WEBHOOK_SECRET),
-    ] {
-        set_secret(&home, name, value);
-    }
-    let log = std::fs::File::create(home.root.join("run.log")).expect("log file");
-    let child = home
-        .command(&["run"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start ironclaw run");
-    let running = Running {
-        llm,
-        tg,
-        home,
-        child,
-        gateway,
-    };
+    let running = launch(mode, extra, true).await;
     let ready_method = if mode == "webhook" {
         "setWebhook"
     } else {
@@ -130,9 +100,58 @@ async fn start(mode: &str, extra: &str) -> Running {
         running.log()
     );
     if mode == "webhook" {
-        wait_listening(port).await;
+        wait_listening(running.port).await;
     }
     running
+}
+
+/// The host with no Telegram secret in its vault, not waited for.
+async fn start_without_secrets(mode: &str) -> Running {
+    launch(mode, "", false).await
+}
+
+async fn launch(mode: &str, extra: &str, with_secrets: bool) -> Running {
+    warm_cache();
+    let llm = FakeLlm::start(Provider::OpenAi).await;
+    let tg = FakeTelegram::start(BOT_TOKEN).await;
+    let port = free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let config = format!(
+        "{llm}\n[gateway]\nlisten = \"127.0.0.1:{port}\"\n\n[channels.telegram]\napi-base-url = \"{api}\"\nmode = \"{mode}\"\nwebhook-url = \"{gateway}/webhook/telegram\"\npoll-timeout-secs = 2\n{policy}{extra}\n",
+        llm = AgentHome::llm_section(&llm, MODEL, ""),
+        api = tg.base_url(),
+        // Anyone may talk unless the test sets the policy itself.
+        policy = if extra.contains("unknown-users") {
+            ""
+        } else {
+            "unknown-users = \"open\"\n"
+        },
+    );
+    let home = AgentHome::new(&config, "OPENAI_API_KEY");
+    if with_secrets {
+        for (name, value) in [
+            ("telegram_bot_token", BOT_TOKEN),
+            ("telegram_webhook_secret", WEBHOOK_SECRET),
+        ] {
+            set_secret(&home, name, value);
+        }
+    }
+    let log = std::fs::File::create(home.root.join("run.log")).expect("log file");
+    let child = home
+        .command(&["run"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start ironclaw run");
+    Running {
+        llm,
+        tg,
+        home,
+        child,
+        gateway,
+        port,
+    }
 }
 
 /// Compiles the bundled components into the test binary's shared cache
@@ -454,4 +473,77 @@ async fn a_forum_topic_is_answered_in_its_topic() {
     assert_eq!(host.tg.deliver_webhook(&quiet).await, 200);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(host.llm.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_user_gets_a_pairing_code_and_talks_once_paired() {
+    let host = start(
+        "webhook",
+        "unknown-users = \"pair\"\nallow-users = [\"grace\"]",
+    )
+    .await;
+    assert_eq!(host.tg.deliver_webhook(&dm(900_060, 100, "hi?")).await, 200);
+    let sent = host.wait_sent(1).await;
+    let text = sent[0]["text"].as_str().unwrap_or_default().to_string();
+    let code = text
+        .split_whitespace()
+        .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-'))
+        .unwrap_or_else(|| panic!("no pairing code in {text:?}"))
+        .to_string();
+    assert!(text.contains("ironclaw channels pair telegram"), "{text}");
+    assert_eq!(host.llm.requests().len(), 0, "no turn for an unknown user");
+
+    let out = host
+        .home
+        .command(&["channels", "pair", "telegram", &code])
+        .output()
+        .expect("channels pair");
+    assert!(
+        out.status.success(),
+        "pair: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    host.llm.push(Scripted::text("Nice to meet you."));
+    assert_eq!(
+        host.tg
+            .deliver_webhook(&dm(900_061, 101, "hello again"))
+            .await,
+        200
+    );
+    let sent = host.wait_sent(2).await;
+    assert_eq!(sent[1]["text"], "Nice to meet you.");
+    assert_eq!(sent[1]["reply_parameters"]["message_id"], 101);
+
+    // A user on allow-users (by username) runs without pairing.
+    host.llm.push(Scripted::text("Hello Grace."));
+    let mut grace = dm(900_062, 102, "hey");
+    grace["message"]["from"] =
+        json!({"id": 99, "is_bot": false, "first_name": "Grace", "username": "grace"});
+    grace["message"]["chat"] = json!({"id": 99, "first_name": "Grace", "type": "private"});
+    assert_eq!(host.tg.deliver_webhook(&grace).await, 200);
+    let sent = host.wait_sent(3).await;
+    assert_eq!(sent[2]["text"], "Hello Grace.");
+    assert_eq!(sent[2]["chat_id"], 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bot_token_is_named_with_the_command_that_sets_it() {
+    let host = start_without_secrets("poll").await;
+    let said = tokio::task::block_in_place(|| {
+        for _ in 0..600 {
+            let log = host.log();
+            if log.contains("channel telegram") {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        host.log()
+    });
+    assert!(
+        said.contains("secret `telegram_bot_token` is not set")
+            && said.contains("ironclaw secrets set telegram_bot_token"),
+        "{said}"
+    );
+    assert!(host.tg.calls().is_empty(), "nothing sent without a token");
 }
