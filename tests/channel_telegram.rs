@@ -547,3 +547,27 @@ async fn a_missing_bot_token_is_named_with_the_command_that_sets_it() {
     );
     assert!(host.tg.calls().is_empty(), "nothing sent without a token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_mid_answer_is_retried_without_sending_a_part_twice() {
+    let host = start("webhook", "").await;
+    let first = "a".repeat(4000);
+    let second = "b".repeat(3000);
+    host.llm
+        .push(Scripted::text(format!("{first}\n\n{second}")));
+    // The second part hits Telegram's flood limit.
+    host.tg.rate_limit_send_after(1, 1);
+    assert_eq!(
+        host.tg
+            .deliver_webhook(&dm(900_070, 110, "two parts"))
+            .await,
+        200
+    );
+    let sent = host.wait_sent(2).await;
+    assert_eq!(sent[0]["text"], first.as_str());
+    assert_eq!(sent[1]["text"], second.as_str());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(host.tg.sent().len(), 2, "the first part was not sent again");
+    let tries = host.tg.calls_of("sendMessage");
+    assert_eq!(tries.len(), 3, "one refused try in between: {tries:#?}");
+}

@@ -65,7 +65,8 @@ struct State {
     webhook: Option<Webhook>,
     conflicts: u32,
     reject_markdown: u32,
-    rate_limit: VecDeque<u32>,
+    /// (after this many accepted messages, retry_after) for a 429.
+    rate_limit: VecDeque<(usize, u32)>,
     /// Bumped by each getUpdates; a waiting poll that sees a newer one
     /// ends with 409, as Telegram's does.
     poll_generation: u64,
@@ -171,7 +172,13 @@ impl FakeTelegram {
 
     /// The next sendMessage answers 429 with this `retry_after`.
     pub fn rate_limit_next_send(&self, retry_after: u32) {
-        self.with(|s| s.rate_limit.push_back(retry_after));
+        self.rate_limit_send_after(0, retry_after);
+    }
+
+    /// The first sendMessage once `accepted` messages went through answers
+    /// 429 with this `retry_after` (a flood limit in mid-answer).
+    pub fn rate_limit_send_after(&self, accepted: usize, retry_after: u32) {
+        self.with(|s| s.rate_limit.push_back((accepted, retry_after)));
     }
 
     /// A webhook as if set earlier (getUpdates then answers 409).
@@ -472,7 +479,15 @@ impl Server {
         if text.encode_utf16().count() > 4096 {
             return error(400, "Bad Request: message is too long");
         }
-        if let Some(retry_after) = s.rate_limit.pop_front() {
+        let accepted = s
+            .calls
+            .iter()
+            .filter(|c| c.params.get("accepted").is_some())
+            .count();
+        if let Some(&(after, retry_after)) = s.rate_limit.front()
+            && accepted >= after
+        {
+            s.rate_limit.pop_front();
             return (
                 429,
                 json!({"ok": false, "error_code": 429,
