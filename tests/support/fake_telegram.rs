@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 
 pub mod http;
 
-use http::{decode_pairs, percent_decode, read_request};
+use http::{decode_pairs, json_param, number, percent_decode, read_request, text, text_param};
 
 pub const BOT_ID: i64 = 7_000_001;
 pub const BOT_USERNAME: &str = "ironclaw_test_bot";
@@ -572,33 +572,4 @@ fn unbalanced_markdown(text: &str) -> Option<usize> {
         i += 1;
     }
     open.map(|(_, at)| at)
-}
-
-fn number(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
-fn text_param(v: Option<&Value>) -> Option<String> {
-    text(v).filter(|s| !s.is_empty())
-}
-
-/// Query and form values are strings; Telegram reads arrays and objects
-/// in them as JSON.
-fn json_param(v: &Value) -> Value {
-    match v {
-        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
-        other => other.clone(),
-    }
 }
