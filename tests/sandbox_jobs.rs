@@ -372,3 +372,47 @@ async fn a_dropped_job_still_removes_its_container() {
     }
     panic!("container of the dropped job {} still there", job.id);
 }
+
+/// The reaper and the job row on the second backend: a job whose owner
+/// process is gone is failed at the next start, its container removed.
+async fn a_job_of_a_gone_owner_is_reaped(backend: support::backends::Backend) {
+    let Some(rig) = rig(|_| {}).await else { return };
+    let t = support::backends::migrated(backend).await;
+    let sandbox = ironclaw::sandbox::Sandbox::with_docker(
+        rig.sandbox.docker().clone(),
+        rig.sandbox.settings().clone(),
+        t.db.jobs(),
+    );
+    let done = sandbox
+        .run(JobSpec::shell("echo stored", Policy::ReadOnly))
+        .await
+        .unwrap();
+    let row = t.db.jobs().job(&done.job_id).await.unwrap().unwrap();
+    assert_eq!(row.state, JobState::Completed);
+    // A row as a crashed host leaves it: running, owned by a dead pid.
+    let orphan =
+        t.db.jobs()
+            .create(
+                "shell",
+                &serde_json::json!({"summary": "sleep", "owner": format!("{}::", u32::MAX)})
+                    .to_string(),
+            )
+            .await
+            .unwrap();
+    t.db.jobs()
+        .transition(&orphan.id, JobState::Running, None)
+        .await
+        .unwrap();
+    let report = ironclaw::sandbox::reaper::reap(&sandbox).await.unwrap();
+    assert_eq!(report.jobs, [orphan.id.clone()]);
+    let row = t.db.jobs().job(&orphan.id).await.unwrap().unwrap();
+    assert_eq!(row.state, JobState::Failed);
+    assert!(row.result.unwrap().contains("host stopped"));
+    // The finished job and a live owner's jobs are left alone.
+    assert_eq!(
+        t.db.jobs().job(&done.job_id).await.unwrap().unwrap().state,
+        JobState::Completed
+    );
+}
+
+on_both_backends!(a_job_of_a_gone_owner_is_reaped);
