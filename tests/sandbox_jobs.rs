@@ -404,7 +404,7 @@ async fn a_job_of_a_gone_owner_is_reaped(backend: support::backends::Backend) {
         .await
         .unwrap();
     let report = ironclaw::sandbox::reaper::reap(&sandbox).await.unwrap();
-    assert_eq!(report.jobs, [orphan.id.clone()]);
+    assert_eq!(report.jobs, std::slice::from_ref(&orphan.id));
     let row = t.db.jobs().job(&orphan.id).await.unwrap().unwrap();
     assert_eq!(row.state, JobState::Failed);
     assert!(row.result.unwrap().contains("host stopped"));
