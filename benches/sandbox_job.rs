@@ -93,16 +93,30 @@ fn main() {
                 (out.state, out.stdout.as_str()),
                 (JobState::Completed, "hi\n")
             );
-            took
+            (took, out.job_id)
         };
         for _ in 0..5 {
             run().await;
         }
         let mut times = Vec::with_capacity(jobs);
+        // Where the time goes, from the job's event times (ms): created →
+        // container (create), → running (attach, start), → completed
+        // (output, exit, removal).
+        let mut phases: [Vec<Duration>; 3] = Default::default();
         for _ in 0..jobs {
-            times.push(run().await);
+            let (took, id) = run().await;
+            times.push(took);
+            let events = db.jobs().events(&id).await.expect("events");
+            let at: Vec<i64> = events.iter().map(|e| e.at).collect();
+            for (i, phase) in phases.iter_mut().enumerate() {
+                phase.push(Duration::from_millis((at[i + 1] - at[i]).max(0) as u64));
+            }
         }
         report("sandbox job `echo hi` (row → removed → row)", times);
+        let [create, start, finish] = phases;
+        report("  of which: create container", create);
+        report("  of which: attach + start", start);
+        report("  of which: output, exit, remove, finish row", finish);
         tag
     });
     // The docker CLI doing the same: create, attach, start, wait, remove.
