@@ -203,9 +203,19 @@ impl Sandbox {
             // Cancelled while it was being created.
             Err(StoreError::Conflict(_)) => {
                 removal.remove().await?;
-                return self
-                    .outcome_after_conflict(job_id, Capped::new(0), None, started)
-                    .await;
+                let empty = Capped::new(0).finish();
+                let outcome = JobOutcome {
+                    job_id: job_id.to_string(),
+                    state: JobState::Cancelled,
+                    exit_code: None,
+                    stdout: empty.stdout,
+                    stderr: empty.stderr,
+                    truncated: false,
+                    omitted_bytes: 0,
+                    reason: None,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                };
+                return self.changed_meanwhile(outcome).await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -262,18 +272,8 @@ impl Sandbox {
         let result = serde_json::to_string(&outcome).unwrap_or_default();
         match self.jobs.transition(job_id, state, Some(&result)).await {
             Ok(_) => Ok(outcome),
-            Err(StoreError::Conflict(_)) => {
-                // Cancelled meanwhile: the output so far still goes back.
-                let mut cancelled = self
-                    .outcome_after_conflict(job_id, Capped::new(0), None, started)
-                    .await?;
-                cancelled.stdout = outcome.stdout;
-                cancelled.stderr = outcome.stderr;
-                cancelled.truncated = outcome.truncated;
-                cancelled.omitted_bytes = outcome.omitted_bytes;
-                cancelled.exit_code = outcome.exit_code;
-                Ok(cancelled)
-            }
+            // Cancelled meanwhile: the output so far still goes back.
+            Err(StoreError::Conflict(_)) => self.changed_meanwhile(outcome).await,
             Err(e) => Err(e.into()),
         }
     }
@@ -341,33 +341,17 @@ impl Sandbox {
         })
     }
 
-    /// The job's row changed under the runner (a cancel): report it as it
-    /// stands.
-    async fn outcome_after_conflict(
-        &self,
-        job_id: &str,
-        output: Capped,
-        exit_code: Option<i64>,
-        started: Instant,
-    ) -> Result<JobOutcome, SandboxError> {
-        let state = self
+    /// The job's row changed under the runner (a cancel): `outcome` with
+    /// the state the row has.
+    async fn changed_meanwhile(&self, mut outcome: JobOutcome) -> Result<JobOutcome, SandboxError> {
+        outcome.state = self
             .jobs
-            .job(job_id)
+            .job(&outcome.job_id)
             .await?
             .map(|j| j.state)
             .unwrap_or(JobState::Cancelled);
-        let out = output.finish();
-        Ok(JobOutcome {
-            job_id: job_id.to_string(),
-            state,
-            exit_code,
-            stdout: out.stdout,
-            stderr: out.stderr,
-            truncated: out.truncated,
-            omitted_bytes: out.omitted_bytes,
-            reason: Some(format!("the job was {} meanwhile", state.as_str())),
-            duration_ms: started.elapsed().as_millis() as u64,
-        })
+        outcome.reason = Some(format!("the job was {} meanwhile", outcome.state.as_str()));
+        Ok(outcome)
     }
 
     fn container_body(&self, job_id: &str, spec: &JobSpec, limits: Limits) -> ContainerCreateBody {
