@@ -110,6 +110,12 @@ pub fn busybox_context(busybox: &Path) -> Result<Vec<u8>, SandboxError> {
             busybox.display()
         )));
     }
+    if has_interpreter(&binary) {
+        return Err(SandboxError::Build(format!(
+            "{} is dynamically linked: an image FROM scratch has no libc for it (install Debian's busybox-static, or pass --busybox PATH to a static one)",
+            busybox.display()
+        )));
+    }
     let mut tar = tar::Builder::new(Vec::new());
     let io = |e: std::io::Error| SandboxError::Build(format!("build context: {e}"));
     file(&mut tar, "Dockerfile", BUSYBOX_DOCKERFILE.as_bytes(), 0o644).map_err(io)?;
@@ -143,6 +149,44 @@ pub fn busybox_context(busybox: &Path) -> Result<Vec<u8>, SandboxError> {
     )
     .map_err(io)?;
     tar.into_inner().map_err(io)
+}
+
+/// Whether a little-endian ELF file asks for a program interpreter (is
+/// dynamically linked). Other layouts answer `false`: the build then
+/// fails later, in the container, with the daemon's own message.
+fn has_interpreter(elf: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    let u16_at = |at: usize| {
+        elf.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let u32_at = |at: usize| {
+        elf.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let u64_at = |at: usize| {
+        elf.get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    // EI_DATA 1 = little-endian; EI_CLASS 1 = 32-bit, 2 = 64-bit.
+    if elf.get(5) != Some(&1) {
+        return false;
+    }
+    let (phoff, entsize, count) = match elf.get(4) {
+        Some(2) => (u64_at(0x20).map(|v| v as usize), u16_at(0x36), u16_at(0x38)),
+        Some(1) => (u32_at(0x1C).map(|v| v as usize), u16_at(0x2A), u16_at(0x2C)),
+        _ => return false,
+    };
+    let (Some(phoff), Some(entsize), Some(count)) = (phoff, entsize, count) else {
+        return false;
+    };
+    (0..count).any(|i| {
+        phoff
+            .checked_add(i.saturating_mul(entsize))
+            .and_then(u32_at)
+            == Some(PT_INTERP)
+    })
 }
 
 /// A directory (a user's Dockerfile and what it copies) as a tar archive.
@@ -309,6 +353,19 @@ mod tests {
                 "{n} in {names:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_dynamic_binary_is_refused_and_a_static_one_taken() {
+        // This test binary is dynamically linked (it has a PT_INTERP).
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(has_interpreter(&me));
+        if let Some(busybox) = find_busybox() {
+            let bytes = std::fs::read(&busybox).unwrap();
+            // Debian's busybox-static, as scripts/services/docker installs.
+            assert_eq!(busybox_context(&busybox).is_ok(), !has_interpreter(&bytes));
+        }
+        assert!(!has_interpreter(b"\x7fELF\x02\x01"));
     }
 
     #[test]
