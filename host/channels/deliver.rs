@@ -63,12 +63,19 @@ impl ChannelHub {
         channel: &str,
         message: &InboundMessage,
     ) -> Result<Option<i64>, CapabilityError> {
-        if self.settings(channel).is_none() {
+        let Some(settings) = self.settings(channel) else {
             return Err(CapabilityError::Denied(format!(
                 "channel-host: `{channel}` is not configured ([channels.{channel}] in config.toml)"
             )));
-        }
+        };
         message.validate().map_err(CapabilityError::Invalid)?;
+        // A group message the policy ignores is not recorded: its message
+        // id must stay free for the same post arriving again as a mention
+        // (Slack sends `message` and `app_mention` for one post).
+        if let Some(why) = super::pairing::ignored_group_message(settings, message) {
+            tracing::debug!(channel, "message not queued: {why}");
+            return Ok(None);
+        }
         // A stored secret a user pasted never reaches the model or the
         // database; a canary in an inbound message stops it.
         let mut message = message.clone();

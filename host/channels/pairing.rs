@@ -2,7 +2,7 @@
 //! then `unknown-users` (pair, ignore, open); and which group messages run.
 
 use super::ChannelHub;
-use super::config::{Groups, UnknownUsers};
+use super::config::{ChannelSettings, Groups, UnknownUsers};
 use super::message::InboundMessage;
 use crate::store::StoreError;
 
@@ -28,6 +28,21 @@ fn new_code() -> Result<String, StoreError> {
     Ok(format!("{}-{}", &chars[..4], &chars[4..]))
 }
 
+/// Why a group message does not run a turn under `groups`, if it does not.
+pub(crate) fn ignored_group_message(
+    settings: &ChannelSettings,
+    message: &InboundMessage,
+) -> Option<&'static str> {
+    if message.is_direct {
+        return None;
+    }
+    match settings.groups {
+        Groups::Off => Some("group messages are off"),
+        Groups::Mention if !message.mentions_bot => Some("group message without a mention"),
+        _ => None,
+    }
+}
+
 impl ChannelHub {
     pub(crate) async fn decide(
         &self,
@@ -37,14 +52,8 @@ impl ChannelHub {
         let Some(settings) = self.settings(channel) else {
             return Ok(Decision::Drop("channel not configured".into()));
         };
-        if !message.is_direct {
-            match settings.groups {
-                Groups::Off => return Ok(Decision::Drop("group messages are off".into())),
-                Groups::Mention if !message.mentions_bot => {
-                    return Ok(Decision::Drop("group message without a mention".into()));
-                }
-                _ => {}
-            }
+        if let Some(why) = ignored_group_message(settings, message) {
+            return Ok(Decision::Drop(why.into()));
         }
         if settings.allows(&message.user_id, message.user_name.as_deref()) {
             return Ok(Decision::Run);

@@ -14,6 +14,12 @@ pub struct ChannelSection {
     /// its secrets. Default `api-base-url`.
     #[serde(default)]
     pub base_url_key: Option<String>,
+    /// The provider URL the manifest's HTTP rules and secret paths are
+    /// written for (`https://api.telegram.org`). With it, an owner's base
+    /// URL keeps the rules' paths below its own path; without it, the
+    /// owner's URL replaces them.
+    #[serde(default)]
+    pub base_url: Option<String>,
     #[serde(default)]
     pub verify: Option<Verify>,
     #[serde(default)]
@@ -62,7 +68,12 @@ impl ChannelSection {
 
 /// How an inbound webhook proves it comes from the provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+#[serde(
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    tag = "kind",
+    deny_unknown_fields
+)]
 pub enum Verify {
     /// A header carries the shared secret itself (Telegram's
     /// `X-Telegram-Bot-Api-Secret-Token`).

@@ -145,7 +145,12 @@ pub struct SecretRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+#[serde(
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    tag = "kind",
+    deny_unknown_fields
+)]
 pub enum Injection {
     Bearer,
     Basic {
@@ -431,6 +436,24 @@ fuel = 1000
             Injection::Header {
                 name: "x-api-key".into(),
                 prefix: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn hmac_injection_fields_are_kebab_case() {
+        let text = format!(
+            "{ECHO}\n[[capabilities.secrets]]\nname = \"k\"\nhosts = [\"h\"]\n\
+             inject = {{ kind = \"hmac-sha256\", header = \"X-Sig\", timestamp-header = \"X-Ts\" }}\n"
+        )
+        .replace("[limits]\nfuel = 1000\n", "");
+        let m = Manifest::parse(&text, "x").unwrap();
+        assert_eq!(
+            m.capabilities.secrets[0].inject,
+            Injection::HmacSha256 {
+                header: "X-Sig".into(),
+                prefix: String::new(),
+                timestamp_header: Some("X-Ts".into())
             }
         );
     }

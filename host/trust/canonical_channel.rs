@@ -8,12 +8,14 @@ use crate::registry::channel_manifest::{Challenge, ChannelSection, Dedupe, HmacV
 pub(super) fn section_value(section: &ChannelSection) -> Canon {
     let ChannelSection {
         base_url_key,
+        base_url,
         verify,
         challenge,
         dedupe,
     } = section;
     obj([
         ("base-url-key", opt(base_url_key, |s| str(s))),
+        ("base-url", opt(base_url, |s| str(s))),
         ("verify", opt(verify, verify_value)),
         ("challenge", opt(challenge, challenge_value)),
         (
