@@ -194,3 +194,52 @@ async fn a_configured_channel_that_is_not_installed_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("channels.nonesuch.unknown-users"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_secret_in_an_inbound_message_never_reaches_the_model() {
+    let (fake, sink, home) = setup().await;
+    let value = "correct-horse-battery-staple-9f8e7d6c";
+    set_secret(&home, "door_code", value);
+    fake.push(Scripted::text("noted"));
+    let host = tokio::task::spawn_blocking({
+        let home = AgentHome {
+            root: home.root.clone(),
+            env: home.env.clone(),
+        };
+        move || ChannelHost::start(&home)
+    })
+    .await
+    .unwrap();
+    let body = format!(r#"{{"id":"s1","user":"u1","text":"my token is {value} keep it"}}"#);
+    let r = host.post_json("/webhook/trap-channel", &[("X-Test-Secret", SECRET)], &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    host.wait_for("the answer", || !answers(&sink).is_empty());
+    let requests = fake.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "answers: {:?}\nhost:\n{}",
+        answers(&sink),
+        host.stderr()
+    );
+    let sent = &requests[0].body_text;
+    assert!(
+        !sent.contains(value),
+        "the secret reached the model: {sent}"
+    );
+    assert!(sent.contains("REDACTED"), "{sent}");
+    assert!(
+        sent.contains("keep it"),
+        "the rest of the message is kept: {sent}"
+    );
+    drop(host);
+    let db = home.database();
+    let wal = db.with_extension("db-wal");
+    for file in [&db, &wal] {
+        assert!(
+            !support::agent::file_contains(file, value),
+            "the secret is not stored in clear in {}",
+            file.display()
+        );
+    }
+}

@@ -27,7 +27,7 @@ pub struct HubSink(pub Arc<ChannelHub>);
 #[async_trait::async_trait]
 impl ChannelSink for HubSink {
     async fn emit(&self, channel: &str, message: InboundMessage) -> Result<(), CapabilityError> {
-        if let Some(id) = self.0.accept(channel, &message).await? {
+        if let Some((id, message)) = self.0.accept(channel, message).await? {
             self.0.spawn_process(id, channel.to_string(), message, None);
         }
         Ok(())
@@ -39,7 +39,7 @@ impl ChannelSink for HubSink {
         message: InboundMessage,
         timeout: Duration,
     ) -> Result<Option<String>, CapabilityError> {
-        let Some(id) = self.0.accept(channel, &message).await? else {
+        let Some((id, message)) = self.0.accept(channel, message).await? else {
             return Ok(None);
         };
         let (tx, rx) = oneshot::channel();
@@ -57,12 +57,14 @@ impl ChannelSink for HubSink {
 }
 
 impl ChannelHub {
-    /// Checks, scrubs and queues an emitted message. `None`: a duplicate.
+    /// Checks, scrubs and queues an emitted message: its queue id and the
+    /// scrubbed message, which is all that goes on. `None`: a duplicate, or
+    /// a group message the policy ignores.
     async fn accept(
         &self,
         channel: &str,
-        message: &InboundMessage,
-    ) -> Result<Option<i64>, CapabilityError> {
+        mut message: InboundMessage,
+    ) -> Result<Option<(i64, InboundMessage)>, CapabilityError> {
         let Some(settings) = self.settings(channel) else {
             return Err(CapabilityError::Denied(format!(
                 "channel-host: `{channel}` is not configured ([channels.{channel}] in config.toml)"
@@ -72,13 +74,12 @@ impl ChannelHub {
         // A group message the policy ignores is not recorded: its message
         // id must stay free for the same post arriving again as a mention
         // (Slack sends `message` and `app_mention` for one post).
-        if let Some(why) = super::pairing::ignored_group_message(settings, message) {
+        if let Some(why) = super::pairing::ignored_group_message(settings, &message) {
             tracing::debug!(channel, "message not queued: {why}");
             return Ok(None);
         }
         // A stored secret a user pasted never reaches the model or the
         // database; a canary in an inbound message stops it.
-        let mut message = message.clone();
         message.text = crate::agent::floor::scrub(&self.secrets, &message.text, "channel message")
             .map_err(|e| CapabilityError::Invalid(e.to_string()))?;
         let json = serde_json::to_string(&message)
@@ -88,12 +89,16 @@ impl ChannelHub {
             .message_insert(channel, message.message_id.as_deref(), &json)
             .await
             .map_err(|e| CapabilityError::Failed(format!("cannot queue the message: {e}")))?;
-        if id.is_some() {
-            self.health(channel, HealthEvent::Inbound).await;
-        } else {
-            tracing::debug!(channel, "duplicate message dropped");
+        match id {
+            Some(id) => {
+                self.health(channel, HealthEvent::Inbound).await;
+                Ok(Some((id, message)))
+            }
+            None => {
+                tracing::debug!(channel, "duplicate message dropped");
+                Ok(None)
+            }
         }
-        Ok(id)
     }
 
     pub(crate) fn spawn_process(
