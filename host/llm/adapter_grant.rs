@@ -35,7 +35,9 @@ pub enum AdapterGrantError {
 }
 
 /// `(scheme, host, port, path prefix)` of an `http(s)://host[:port]/path`.
-pub(crate) fn parse_base(url: &str) -> Result<(String, String, Option<u16>, String), AdapterGrantError> {
+pub(crate) fn parse_base(
+    url: &str,
+) -> Result<(String, String, Option<u16>, String), AdapterGrantError> {
     let bad = |why: &str| AdapterGrantError::BaseUrl {
         url: url.to_string(),
         why: why.to_string(),
