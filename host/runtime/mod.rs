@@ -5,8 +5,8 @@
 pub mod adapter;
 pub mod bindings;
 pub mod cache;
-pub mod channel;
 mod call;
+pub mod channel;
 pub mod component;
 pub mod engine;
 pub mod error;
