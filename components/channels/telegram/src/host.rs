@@ -83,7 +83,10 @@ fn query_string(params: &Value) -> String {
     let Some(map) = params.as_object() else {
         return String::new();
     };
-    map.iter()
+    // Sorted by key whatever the map's order (serde_json keeps insertion
+    // order when another crate in the build enables `preserve_order`).
+    let mut pairs: Vec<String> = map
+        .iter()
         .map(|(k, v)| {
             let text = match v {
                 Value::String(s) => s.clone(),
@@ -91,8 +94,9 @@ fn query_string(params: &Value) -> String {
             };
             format!("{}={}", query_escape(k), query_escape(&text))
         })
-        .collect::<Vec<_>>()
-        .join("&")
+        .collect();
+    pairs.sort();
+    pairs.join("&")
 }
 
 pub struct HostStore;
