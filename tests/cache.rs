@@ -201,5 +201,7 @@ async fn invalid_and_wrong_world_components_are_refused_clearly() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(e, LoadError::UnsupportedKind { .. }), "{e}");
+    // Channels load now; echo is not one, and the error names the world.
+    assert!(matches!(e, LoadError::World { .. }), "{e}");
+    assert!(e.to_string().contains("channel-component"), "{e}");
 }
