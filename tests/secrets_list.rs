@@ -121,7 +121,7 @@ inject = { kind = "header", name = "X-Token" }
 
     let rows = list_json(&host);
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    // The bundled LLM adapters ask for their providers' keys too.
+    // The bundled LLM adapters and channels ask for their keys too.
     assert_eq!(
         names,
         [
@@ -130,8 +130,13 @@ inject = { kind = "header", name = "X-Token" }
             "github_token",
             "imap_password",
             "openai_api_key",
+            "slack_bot_token",
             "smtp_password",
-            "unused"
+            "telegram_bot_token",
+            "telegram_webhook_secret",
+            "unused",
+            "webhook_callback_secret",
+            "whatsapp_access_token"
         ]
     );
     let row = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap().clone();
