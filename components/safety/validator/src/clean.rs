@@ -35,10 +35,7 @@ fn is_tag(c: char) -> bool {
 /// Kept: ZWJ/ZWNJ next to a non-ASCII character (emoji sequences, Persian
 /// and Indic scripts need them); tag characters right after a black flag.
 pub fn strip(content: &str) -> Option<String> {
-    let first = content
-        .char_indices()
-        .find(|&(i, c)| drop_at(content, i, c))?
-        .0;
+    let first = first_drop(content)?;
     let mut out = String::with_capacity(content.len());
     out.push_str(&content[..first]);
     let mut rest = content[first..].char_indices().peekable();
@@ -63,6 +60,27 @@ pub fn strip(content: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The first character to drop. Scans bytes and decodes only at the lead
+/// bytes those characters can have (C0/DEL, 0xC2 for C1, 0xE1/0xE2/0xEF for
+/// the U+1xxx/U+2xxx/U+FEFF-FFFB ones, 0xF3 for tags), so ordinary text in
+/// any script costs one byte comparison per byte.
+fn first_drop(content: &str) -> Option<usize> {
+    let bytes = content.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let candidate = matches!(b, 0..=0x1f | 0x7f | 0xc2 | 0xe1 | 0xe2 | 0xef | 0xf3);
+        if candidate
+            && let Some(c) = content.get(i..).and_then(|rest| rest.chars().next())
+            && drop_at(content, i, c)
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 fn drop_at(content: &str, i: usize, c: char) -> bool {

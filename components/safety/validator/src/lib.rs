@@ -86,7 +86,9 @@ pub fn inspect(stage: Stage, content: &str, settings: Settings) -> Result<Verdic
     if let Some(cleaned) = clean::strip(content) {
         return Ok(Verdict::Redact(cleaned));
     }
-    if let Some(why) = clean::fffd_runs(content) {
+    if content.contains('\u{fffd}')
+        && let Some(why) = clean::fffd_runs(content)
+    {
         return Ok(Verdict::Warn(why));
     }
     if let Some(Some(max_line)) = size(settings, "max-line-bytes")?
