@@ -50,7 +50,10 @@ mod component {
     use crate::settings::{self, DEFAULT_PRIORITY, Settings};
 
     fn setting(key: &str) -> Option<String> {
-        config::get(key).ok().flatten().filter(|v| !v.trim().is_empty())
+        config::get(key)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
     }
 
     fn load() -> Result<Option<Settings>, String> {

@@ -61,7 +61,11 @@ fn event(kind: EventKind, content: &str) -> HookEvent {
 fn inert_without_settings() {
     assert!(parse(&[]).unwrap().is_none());
     // Word lists alone do not switch it on.
-    assert!(parse(&[("extra-words", "heck"), ("mode", "reject")]).unwrap().is_none());
+    assert!(
+        parse(&[("extra-words", "heck"), ("mode", "reject")])
+            .unwrap()
+            .is_none()
+    );
     assert!(
         parse(&[("enabled", "false"), ("events", "before-inbound")])
             .unwrap()
@@ -80,7 +84,10 @@ fn enabled_defaults() {
 
 #[test]
 fn events_setting_switches_on_and_picks() {
-    let s = on(&[("events", "before-inbound, transform-response,before-inbound")]);
+    let s = on(&[(
+        "events",
+        "before-inbound, transform-response,before-inbound",
+    )]);
     assert_eq!(
         s.events,
         vec![EventKind::BeforeInbound, EventKind::TransformResponse]
@@ -101,7 +108,10 @@ fn bad_settings_are_errors() {
 #[test]
 fn masks_plain_profanity_keeping_first_letter() {
     assert_eq!(mask("fuck"), "f***");
-    assert_eq!(mask("What the fuck is this shit?"), "What the f*** is this s***?");
+    assert_eq!(
+        mask("What the fuck is this shit?"),
+        "What the f*** is this s***?"
+    );
     assert_eq!(mask("FUCKING hell"), "F****** hell");
     assert_eq!(mask("You absolute bastard."), "You absolute b******.");
     assert_eq!(mask("bullshit, utter bollocks"), "b*******, utter b*******");
@@ -143,11 +153,11 @@ fn leaves_innocent_words_alone() {
         "hello, passion, compass, bass, embassy, grass",
         "analysis of the therapist's notes",
         "shitake", // a misspelling, still not "shit"
-        "as", // shorter than "ass"
+        "as",      // shorter than "ass"
         "the pistachio and the pissarro",
-        "1 455 000 visitors", // digits alone are not leetspeak
+        "1 455 000 visitors",                  // digits alone are not leetspeak
         "cock, dick, prick, damn, hell, crap", // everyday meanings, not listed
-        "f***", // already masked
+        "f***",                                // already masked
         "****",
         "Tit for tat at the Titanic",
         "button, Buttons, therapist, grape, Sussex, Hancock",
@@ -176,7 +186,10 @@ fn extra_and_allow_words() {
         &["Heck".into(), "two words".into(), "x".into()],
         &["ass".into(), "arse".into()],
     );
-    assert_eq!(list.mask("What the heck, HECK!"), Some("What the h***, H***!".into()));
+    assert_eq!(
+        list.mask("What the heck, HECK!"),
+        Some("What the h***, H***!".into())
+    );
     // Allowed words are no longer listed, nor matched through disguises.
     assert_eq!(list.mask("kiss my ass, arse, a$$"), None);
     // Phrases and one-letter words cannot match a token: ignored.
@@ -187,9 +200,15 @@ fn extra_and_allow_words() {
 
 #[test]
 fn non_ascii_text_is_kept_intact() {
-    assert_eq!(mask("Ça, c'est de la merde — shit! 😀"), "Ça, c'est de la merde — s***! 😀");
+    assert_eq!(
+        mask("Ça, c'est de la merde — shit! 😀"),
+        "Ça, c'est de la merde — s***! 😀"
+    );
     let list = WordList::new(&["scheiße".into()], &[]);
-    assert_eq!(list.mask("So eine SCHEISSE, so eine Scheiße"), Some("So eine SCHEISSE, so eine S******".into()));
+    assert_eq!(
+        list.mask("So eine SCHEISSE, so eine Scheiße"),
+        Some("So eine SCHEISSE, so eine S******".into())
+    );
 }
 
 #[test]
@@ -214,7 +233,10 @@ fn judge_masks_on_subscribed_events_only() {
 
 #[test]
 fn judge_rejects_in_reject_mode() {
-    let s = on(&[("events", "before-inbound,before-outbound"), ("mode", "reject")]);
+    let s = on(&[
+        ("events", "before-inbound,before-outbound"),
+        ("mode", "reject"),
+    ]);
     match judge(&s, &event(EventKind::BeforeInbound, "you b!tch")) {
         Out::Reject(why) => assert!(why.contains("profanity"), "{why}"),
         other => panic!("{other:?}"),

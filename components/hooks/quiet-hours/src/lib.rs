@@ -84,7 +84,9 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Settings>, S
 pub fn clock(key: &str, value: &str) -> Result<u32, String> {
     let bad = || format!("`{key}` must be a time of day like \"22:00\", not {value:?}");
     let (h, m) = value.trim().split_once(':').ok_or_else(bad)?;
-    let digits = |s: &str, max_len| !s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit());
+    let digits = |s: &str, max_len| {
+        !s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())
+    };
     if !digits(h, 2) || !digits(m, 2) || m.len() != 2 {
         return Err(bad());
     }
@@ -178,7 +180,9 @@ impl Settings {
     pub fn is_exempt(&self, channel: &str, user: &str) -> bool {
         // A bare entry is tried whole first: user ids may contain `:`.
         self.exempt.iter().any(|e| {
-            e == user || e.split_once(':').is_some_and(|(c, u)| c == channel && u == user)
+            e == user
+                || e.split_once(':')
+                    .is_some_and(|(c, u)| c == channel && u == user)
         })
     }
 
@@ -211,7 +215,10 @@ mod component {
     use crate::{DEFAULT_PRIORITY, parse};
 
     fn setting(key: &str) -> Option<String> {
-        config::get(key).ok().flatten().filter(|v| !v.trim().is_empty())
+        config::get(key)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
     }
 
     struct QuietHours;

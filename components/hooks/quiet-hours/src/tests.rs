@@ -36,7 +36,10 @@ fn at(h: i64, m: i64) -> i64 {
 #[test]
 fn inert_without_start_and_end() {
     assert_eq!(settings(&[]).unwrap(), None);
-    assert_eq!(settings(&[("utc-offset", "+01:00"), ("message", "shh")]).unwrap(), None);
+    assert_eq!(
+        settings(&[("utc-offset", "+01:00"), ("message", "shh")]).unwrap(),
+        None
+    );
     assert!(settings(&[("start", "22:00")]).is_err());
     assert!(settings(&[("end", "07:00")]).is_err());
 }
@@ -58,9 +61,15 @@ fn custom_message_with_placeholders() {
     let s = on(&[
         ("start", "23:30"),
         ("end", "06:15"),
-        ("message", "Sleeping until {end} (since {start}). {unknown} stays."),
+        (
+            "message",
+            "Sleeping until {end} (since {start}). {unknown} stays.",
+        ),
     ]);
-    assert_eq!(s.message, "Sleeping until 06:15 (since 23:30). {unknown} stays.");
+    assert_eq!(
+        s.message,
+        "Sleeping until 06:15 (since 23:30). {unknown} stays."
+    );
 }
 
 #[test]
@@ -69,7 +78,9 @@ fn clock_parsing() {
     assert_eq!(clock("start", "7:05"), Ok(425));
     assert_eq!(clock("start", " 23:59 "), Ok(1439));
     assert_eq!(clock("end", "24:00"), Ok(0));
-    for bad in ["", "7", "7:5", "24:01", "25:00", "12:60", "-1:00", "12:00:00", "ab:cd", "+1:00", "007:00"] {
+    for bad in [
+        "", "7", "7:5", "24:01", "25:00", "12:60", "-1:00", "12:00:00", "ab:cd", "+1:00", "007:00",
+    ] {
         assert!(clock("start", bad).is_err(), "{bad:?}");
     }
     assert_eq!(hhmm(425), "07:05");
@@ -92,7 +103,17 @@ fn offset_parsing() {
     ] {
         assert_eq!(utc_offset("utc-offset", text), Ok(minutes), "{text}");
     }
-    for bad in ["01:00", "+15:00", "+01:60", "+1é1", "+", "++1", "+123", "Europe/Paris", "+01:00:00"] {
+    for bad in [
+        "01:00",
+        "+15:00",
+        "+01:60",
+        "+1é1",
+        "+",
+        "++1",
+        "+123",
+        "Europe/Paris",
+        "+01:00:00",
+    ] {
         assert!(utc_offset("utc-offset", bad).is_err(), "{bad:?}");
     }
 }
@@ -168,7 +189,11 @@ fn local_minute_with_offsets() {
 
 #[test]
 fn refusal_during_quiet_hours_only() {
-    let s = on(&[("start", "22:00"), ("end", "07:00"), ("utc-offset", "+01:00")]);
+    let s = on(&[
+        ("start", "22:00"),
+        ("end", "07:00"),
+        ("utc-offset", "+01:00"),
+    ]);
     let e = inbound("telegram", "42");
     // 21:30 UTC is 22:30 local: quiet.
     assert_eq!(s.refusal(&e, at(21, 30)), Some(s.message.as_str()));

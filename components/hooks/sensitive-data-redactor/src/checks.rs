@@ -45,8 +45,7 @@ pub fn iban_length(country: &[u8]) -> Option<usize> {
         b"CH" | b"HR" | b"LI" | b"LV" => 21,
         b"BG" | b"BH" | b"CR" | b"DE" | b"GB" | b"GE" | b"IE" | b"ME" | b"RS" | b"VA" => 22,
         b"AE" | b"GI" | b"IL" | b"IQ" | b"TL" => 23,
-        b"AD" | b"CZ" | b"ES" | b"MD" | b"PK" | b"RO" | b"SA" | b"SE" | b"SK" | b"TN"
-        | b"VG" => 24,
+        b"AD" | b"CZ" | b"ES" | b"MD" | b"PK" | b"RO" | b"SA" | b"SE" | b"SK" | b"TN" | b"VG" => 24,
         b"LY" | b"PT" | b"ST" => 25,
         b"IS" | b"TR" => 26,
         b"FR" | b"GR" | b"IT" | b"MC" | b"MR" | b"SM" => 27,
@@ -64,7 +63,11 @@ pub fn iban_length(country: &[u8]) -> Option<usize> {
 /// into 10..35, and the number mod 97 must be 1. `iban` is uppercase ASCII
 /// alphanumerics without spaces. Computed digit by digit, no big integers.
 pub fn iban_mod97(iban: &[u8]) -> bool {
-    if iban.len() < 5 || !iban.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+    if iban.len() < 5
+        || !iban
+            .iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
         return false;
     }
     let (head, tail) = iban.split_at(4);

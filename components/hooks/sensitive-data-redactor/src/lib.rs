@@ -74,7 +74,10 @@ mod component {
     use crate::settings::{self, DEFAULT_PRIORITY};
 
     fn setting(key: &str) -> Option<String> {
-        config::get(key).ok().flatten().filter(|v| !v.trim().is_empty())
+        config::get(key)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
     }
 
     struct Redactor;

@@ -141,7 +141,11 @@ fn emails(b: &[u8]) -> Vec<Span> {
         if start == at || at - start > 64 || !domain_ok(&b[at + 1..end]) {
             continue;
         }
-        out.push(Span { start, end, kind: Kind::Email });
+        out.push(Span {
+            start,
+            end,
+            kind: Kind::Email,
+        });
         from = end;
     }
     out
@@ -154,9 +158,9 @@ fn domain_ok(d: &[u8]) -> bool {
     let labels: Vec<&[u8]> = d.split(|&c| c == b'.').collect();
     let tld = labels.last().copied().unwrap_or_default();
     labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-'
-        })
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-')
         && tld.len() >= 2
         && tld.iter().all(u8::is_ascii_alphabetic)
 }
@@ -176,7 +180,11 @@ fn ibans(b: &[u8]) -> Vec<Span> {
             && b[i + 2].is_ascii_digit()
             && b[i + 3].is_ascii_digit();
         if starts && let Some(end) = iban_at(b, i) {
-            out.push(Span { start: i, end, kind: Kind::Iban });
+            out.push(Span {
+                start: i,
+                end,
+                kind: Kind::Iban,
+            });
             i = end;
             continue;
         }
@@ -186,7 +194,10 @@ fn ibans(b: &[u8]) -> Vec<Span> {
 }
 
 fn iban_at(b: &[u8], start: usize) -> Option<usize> {
-    let country = [b[start].to_ascii_uppercase(), b[start + 1].to_ascii_uppercase()];
+    let country = [
+        b[start].to_ascii_uppercase(),
+        b[start + 1].to_ascii_uppercase(),
+    ];
     let want = checks::iban_length(&country)?;
     let mut chars: Vec<u8> = Vec::with_capacity(want);
     let mut j = start;
@@ -295,11 +306,17 @@ fn ssns(b: &[u8]) -> Vec<Span> {
         let sep = w[3];
         let shaped = matches!(sep, b'-' | b' ')
             && w[6] == sep
-            && [0, 1, 2, 4, 5, 7, 8, 9, 10].iter().all(|&k| w[k].is_ascii_digit());
+            && [0, 1, 2, 4, 5, 7, 8, 9, 10]
+                .iter()
+                .all(|&k| w[k].is_ascii_digit());
         let bounded = (i == 0 || !is_digitish(b[i - 1]))
             && (i + 11 == b.len() || !(is_word(b[i + 11]) || continues(b, i + 11)));
         if shaped && bounded && checks::ssn(&w[0..3], &w[4..6], &w[7..11]) {
-            out.push(Span { start: i, end: i + 11, kind: Kind::Ssn });
+            out.push(Span {
+                start: i,
+                end: i + 11,
+                kind: Kind::Ssn,
+            });
             i += 11;
         } else {
             i += 1;

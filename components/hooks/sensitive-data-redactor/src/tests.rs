@@ -60,7 +60,10 @@ fn event(kind: EventKind, content: Option<&str>, params: Option<&str>) -> HookEv
 fn inert_without_settings() {
     assert_eq!(parse(&[]).unwrap(), None);
     assert_eq!(parse(&[("priority", "3")]).unwrap(), None);
-    assert_eq!(parse(&[("enabled", "false"), ("kinds", "email")]).unwrap(), None);
+    assert_eq!(
+        parse(&[("enabled", "false"), ("kinds", "email")]).unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -73,7 +76,10 @@ fn enabled_defaults_and_switches() {
     assert_eq!(s.kinds, vec![Kind::Email, Kind::Card]);
     assert_eq!(s.events, vec![EventKind::BeforeOutbound]);
     let s = on(&[("events", "before-inbound,before-tool-call")]);
-    assert_eq!(s.events, vec![EventKind::BeforeInbound, EventKind::BeforeToolCall]);
+    assert_eq!(
+        s.events,
+        vec![EventKind::BeforeInbound, EventKind::BeforeToolCall]
+    );
 }
 
 #[test]
@@ -94,7 +100,13 @@ fn bad_settings_are_errors() {
 
 #[test]
 fn luhn_and_card_checks() {
-    for good in ["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "79927398713"] {
+    for good in [
+        "4111111111111111",
+        "5555555555554444",
+        "378282246310005",
+        "6011111111111117",
+        "79927398713",
+    ] {
         assert!(luhn(good.as_bytes()), "{good}");
     }
     for bad in ["4111111111111112", "1234567812345678", "", "4111-1111"] {
@@ -104,7 +116,15 @@ fn luhn_and_card_checks() {
 
 #[test]
 fn iban_checks() {
-    for good in ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606", "NL91ABNA0417164300", "NO9386011117947", "BE68539007547034", "CH9300762011623852957"] {
+    for good in [
+        "DE89370400440532013000",
+        "GB82WEST12345698765432",
+        "FR1420041010050500013M02606",
+        "NL91ABNA0417164300",
+        "NO9386011117947",
+        "BE68539007547034",
+        "CH9300762011623852957",
+    ] {
         let country = &good.as_bytes()[..2];
         assert_eq!(iban_length(country), Some(good.len()), "{good}");
         assert!(iban_mod97(good.as_bytes()), "{good}");
@@ -119,8 +139,17 @@ fn iban_checks() {
 fn ssn_checks() {
     assert!(ssn(b"123", b"45", b"6789"));
     assert!(ssn(b"078", b"05", b"1120"));
-    for (a, g, s) in [("000", "12", "3456"), ("666", "12", "3456"), ("900", "12", "3456"), ("123", "00", "4567"), ("123", "45", "0000")] {
-        assert!(!ssn(a.as_bytes(), g.as_bytes(), s.as_bytes()), "{a}-{g}-{s}");
+    for (a, g, s) in [
+        ("000", "12", "3456"),
+        ("666", "12", "3456"),
+        ("900", "12", "3456"),
+        ("123", "00", "4567"),
+        ("123", "45", "0000"),
+    ] {
+        assert!(
+            !ssn(a.as_bytes(), g.as_bytes(), s.as_bytes()),
+            "{a}-{g}-{s}"
+        );
     }
 }
 
@@ -134,11 +163,23 @@ fn emails() {
         ("Write to o'brien@example.ie.", "Write to [email]."),
         ("a@b.io, c_d@e-f.org", "[email], [email]"),
         ("UPPER@EXAMPLE.COM", "[email]"),
-        ("mailto:x@example.org?subject=hi", "mailto:[email]?subject=hi"),
+        (
+            "mailto:x@example.org?subject=hi",
+            "mailto:[email]?subject=hi",
+        ),
     ] {
         assert_eq!(all(input), want, "{input}");
     }
-    for keep in ["@handle", "user@localhost", "a@b.c", "x@-bad.com", "me@ 例え.jp", "2@3.45", "name@", "@example.com"] {
+    for keep in [
+        "@handle",
+        "user@localhost",
+        "a@b.c",
+        "x@-bad.com",
+        "me@ 例え.jp",
+        "2@3.45",
+        "name@",
+        "@example.com",
+    ] {
         assert_eq!(redact(keep, &[Kind::Email]), None, "{keep}");
     }
 }
@@ -198,7 +239,10 @@ fn phones() {
 #[test]
 fn cards() {
     for (input, want) in [
-        ("card 4111 1111 1111 1111 exp 12/27", "card [card] exp 12/27"),
+        (
+            "card 4111 1111 1111 1111 exp 12/27",
+            "card [card] exp 12/27",
+        ),
         ("4111-1111-1111-1111", "[card]"),
         ("4242424242424242", "[card]"),
         ("Amex 3782 822463 10005.", "Amex [card]."),
@@ -208,14 +252,14 @@ fn cards() {
         assert_eq!(all(input), want, "{input}");
     }
     for keep in [
-        "4111 1111 1111 1112",       // Luhn fails
-        "1234567812345670",          // Luhn passes, no card network starts with 1
-        "41111111111111111234",      // glued to more digits
-        "order 4111111111111111a",   // glued to a word
+        "4111 1111 1111 1112",     // Luhn fails
+        "1234567812345670",        // Luhn passes, no card network starts with 1
+        "41111111111111111234",    // glued to more digits
+        "order 4111111111111111a", // glued to a word
         "v4111111111111111",
-        "0.4111111111111111",        // a decimal
+        "0.4111111111111111", // a decimal
         "-4111111111111111",
-        "4111 1111",                 // too short
+        "4111 1111", // too short
     ] {
         assert_eq!(redact(keep, &[Kind::Card]), None, "{keep}");
     }
@@ -226,17 +270,23 @@ fn ibans() {
     for (input, want) in [
         ("IBAN: DE89 3704 0044 0532 0130 00.", "IBAN: [iban]."),
         ("GB82WEST12345698765432", "[iban]"),
-        ("pay fr14 2004 1010 0505 0001 3m02 606 please", "pay [iban] please"),
-        ("NO93 8601 1117 947 and BE68 5390 0754 7034", "[iban] and [iban]"),
+        (
+            "pay fr14 2004 1010 0505 0001 3m02 606 please",
+            "pay [iban] please",
+        ),
+        (
+            "NO93 8601 1117 947 and BE68 5390 0754 7034",
+            "[iban] and [iban]",
+        ),
     ] {
         assert_eq!(all(input), want, "{input}");
     }
     for keep in [
-        "DE89 3704 0044 0532 0130 01",    // mod-97 fails
-        "DE89 3704 0044 0532 0130",       // too short
-        "DE89 3704 0044 0532 0130 0012",  // too long
-        "XDE89370400440532013000",        // glued
-        "US12 3456 7890 1234",            // no IBANs in the US
+        "DE89 3704 0044 0532 0130 01",   // mod-97 fails
+        "DE89 3704 0044 0532 0130",      // too short
+        "DE89 3704 0044 0532 0130 0012", // too long
+        "XDE89370400440532013000",       // glued
+        "US12 3456 7890 1234",           // no IBANs in the US
         "AB12CDEF",
     ] {
         assert_eq!(redact(keep, &[Kind::Iban]), None, "{keep}");
@@ -252,7 +302,18 @@ fn ssns() {
     ] {
         assert_eq!(all(input), want, "{input}");
     }
-    for keep in ["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000", "123456789", "1123-45-6789", "123-45-67890", "123-45-6789-1", "123-45 6789"] {
+    for keep in [
+        "000-12-3456",
+        "666-12-3456",
+        "912-34-5678",
+        "123-00-4567",
+        "123-45-0000",
+        "123456789",
+        "1123-45-6789",
+        "123-45-67890",
+        "123-45-6789-1",
+        "123-45 6789",
+    ] {
         assert_eq!(redact(keep, &[Kind::Ssn]), None, "{keep}");
     }
 }
@@ -273,7 +334,10 @@ fn mixed_text_and_kind_selection() {
     // Overlaps: the digits of an address are not a phone number.
     assert_eq!(all("+15551234567@example.com"), "[email]");
     // Non-ASCII around finds survives intact.
-    assert_eq!(all("Écrivez à zoé@example.fr ou élise@example.fr — merci ✓"), "Écrivez à [email] ou [email] — merci ✓");
+    assert_eq!(
+        all("Écrivez à zoé@example.fr ou élise@example.fr — merci ✓"),
+        "Écrivez à [email] ou [email] — merci ✓"
+    );
     assert_eq!(redact("nothing to see here, 42 apples", &Kind::ALL), None);
 }
 
@@ -281,14 +345,32 @@ fn mixed_text_and_kind_selection() {
 
 #[test]
 fn judge_content_events() {
-    let s = on(&[("events", "before-inbound,before-outbound"), ("kinds", "email")]);
+    let s = on(&[
+        ("events", "before-inbound,before-outbound"),
+        ("kinds", "email"),
+    ]);
     assert_eq!(
-        judge(&s, &event(EventKind::BeforeOutbound, Some("x@example.com"), None)),
+        judge(
+            &s,
+            &event(EventKind::BeforeOutbound, Some("x@example.com"), None)
+        ),
         Out::Content("[email]".into())
     );
-    assert_eq!(judge(&s, &event(EventKind::BeforeOutbound, Some("clean"), None)), Out::Continue);
-    assert_eq!(judge(&s, &event(EventKind::TransformResponse, Some("x@example.com"), None)), Out::Continue);
-    assert_eq!(judge(&s, &event(EventKind::BeforeInbound, None, None)), Out::Continue);
+    assert_eq!(
+        judge(&s, &event(EventKind::BeforeOutbound, Some("clean"), None)),
+        Out::Continue
+    );
+    assert_eq!(
+        judge(
+            &s,
+            &event(EventKind::TransformResponse, Some("x@example.com"), None)
+        ),
+        Out::Continue
+    );
+    assert_eq!(
+        judge(&s, &event(EventKind::BeforeInbound, None, None)),
+        Out::Continue
+    );
 }
 
 #[test]
@@ -314,9 +396,16 @@ fn judge_tool_params_stay_valid_json() {
     assert_eq!(v["quote"], "say \"hi\" to [email]\n");
     // Nothing to redact, not JSON, or no parameters: continue.
     for p in [r#"{"q": "weather"}"#, "not json", "{"] {
-        assert_eq!(judge(&s, &event(EventKind::BeforeToolCall, None, Some(p))), Out::Continue, "{p}");
+        assert_eq!(
+            judge(&s, &event(EventKind::BeforeToolCall, None, Some(p))),
+            Out::Continue,
+            "{p}"
+        );
     }
-    assert_eq!(judge(&s, &event(EventKind::BeforeToolCall, None, None)), Out::Continue);
+    assert_eq!(
+        judge(&s, &event(EventKind::BeforeToolCall, None, None)),
+        Out::Continue
+    );
     let _ = Out::Reject(String::new());
 }
 

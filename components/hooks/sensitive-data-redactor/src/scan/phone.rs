@@ -74,7 +74,11 @@ pub(super) fn phones(b: &[u8]) -> Vec<Span> {
 
 /// A number that follows one of these is part of something else.
 fn glued_before(b: u8) -> bool {
-    is_word(b) || matches!(b, b'.' | b',' | b'-' | b'/' | b'+' | b'_' | b'(' | b')' | b'@' | b'#' | b'$' | b'=')
+    is_word(b)
+        || matches!(
+            b,
+            b'.' | b',' | b'-' | b'/' | b'+' | b'_' | b'(' | b')' | b'@' | b'#' | b'$' | b'='
+        )
 }
 
 /// The longest run from `start` of digit groups joined by separators
@@ -156,11 +160,18 @@ fn accept(b: &[u8], c: &Candidate) -> bool {
     if c.end < b.len() {
         let next = b[c.end];
         let after_digit = c.end + 1 < b.len() && b[c.end + 1].is_ascii_digit();
-        if is_word(next) || matches!(next, b'%' | b'_') || (matches!(next, b':' | b'/' | b',') && after_digit) {
+        if is_word(next)
+            || matches!(next, b'%' | b'_')
+            || (matches!(next, b':' | b'/' | b',') && after_digit)
+        {
             return false;
         }
     }
-    let digits: Vec<u8> = c.groups.iter().flat_map(|&(s, e)| b[s..e].iter().copied()).collect();
+    let digits: Vec<u8> = c
+        .groups
+        .iter()
+        .flat_map(|&(s, e)| b[s..e].iter().copied())
+        .collect();
     if c.international {
         return (8..=15).contains(&digits.len()) && digits[0] != b'0';
     }
