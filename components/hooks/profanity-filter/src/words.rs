@@ -128,9 +128,11 @@ impl WordList {
         if !plausible(token) {
             return false;
         }
-        let spelled: String = token.iter().map(|&c| lower(c)).collect();
-        if self.allow.contains(&spelled) {
-            return false;
+        if !self.allow.is_empty() {
+            let spelled: String = token.iter().map(|&c| lower(c)).collect();
+            if self.allow.contains(&spelled) {
+                return false;
+            }
         }
         self.words.iter().any(|w| matches(w, token))
     }

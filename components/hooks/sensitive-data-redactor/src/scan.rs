@@ -125,14 +125,18 @@ fn emails(b: &[u8]) -> Vec<Span> {
             continue;
         }
         let mut start = at;
-        while start > from && is_local(b[start - 1]) {
+        // Bounded scans (a local part is at most 64 bytes, a domain 253):
+        // a long run of text before many `@`s stays linear.
+        let floor = from.max(at.saturating_sub(65));
+        while start > floor && is_local(b[start - 1]) {
             start -= 1;
         }
         while start < at && matches!(b[start], b'.' | b'\'') {
             start += 1;
         }
         let mut end = at + 1;
-        while end < b.len() && is_domain(b[end]) {
+        let ceiling = b.len().min(at + 1 + 254);
+        while end < ceiling && is_domain(b[end]) {
             end += 1;
         }
         while end > at + 1 && matches!(b[end - 1], b'.' | b'-') {

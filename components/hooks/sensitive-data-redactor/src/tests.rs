@@ -410,6 +410,14 @@ fn judge_tool_params_stay_valid_json() {
 }
 
 #[test]
+fn pathological_input_stays_linear() {
+    let text = "a".repeat(100_000) + &"@".repeat(20_000) + &"@x".repeat(20_000);
+    assert_eq!(redact(&text, &Kind::ALL), None);
+    let local = "b".repeat(70) + "@example.com";
+    assert_eq!(redact(&local, &[Kind::Email]), None); // local part over 64 bytes
+}
+
+#[test]
 fn long_input_is_linear_enough() {
     let text = "jane@example.com 555-123-4567 1234567890 ".repeat(3000) + &"9".repeat(50_000);
     let out = all(&text);
