@@ -267,7 +267,9 @@ fn hidden(text: &str, f: &mut Findings) {
             let ascii_around =
                 prev.is_none_or(|p| p.is_ascii()) && next.is_none_or(|n| n.is_ascii());
             let keep = matches!(c, '\u{200c}' | '\u{200d}') && !ascii_around;
-            if !keep && !(c == '\u{feff}' && i == 0) {
+            // A byte-order mark at the very start is an encoding artefact.
+            let bom = c == '\u{feff}' && i == 0;
+            if !keep && !bom {
                 zero_width = true;
             }
             if !keep {
@@ -328,7 +330,10 @@ fn encoded(text: &str, f: &mut Findings) {
 /// The run decoded as hex, percent-encoding or base64 (standard or URL
 /// alphabet), when the result is mostly printable text.
 fn decode(run: &[u8]) -> Option<(&'static str, String)> {
-    let bytes = if run.len() % 2 == 0 && run.len() >= 32 && run.iter().all(u8::is_ascii_hexdigit) {
+    let bytes = if run.len().is_multiple_of(2)
+        && run.len() >= 32
+        && run.iter().all(u8::is_ascii_hexdigit)
+    {
         ("hex-encoded-instructions", hex(run)?)
     } else if run.iter().filter(|&&c| c == b'%').count() >= 6 {
         ("percent-encoded-instructions", percent(run))

@@ -365,7 +365,7 @@ fn check(s: &[u8], at: usize, a: &Anchor) -> Option<Found> {
             let mid = run(s, after, Class::Token);
             (starts_token(s, at) && mid - after >= 20 && s.get(mid) == Some(&b'.')).then_some(())?;
             let end = run(s, mid + 1, Class::Token);
-            (end - mid - 1 >= 40).then_some(())?;
+            (end - mid > 40).then_some(())?;
             found("sendgrid-key", at, end)
         }
         Kind::Jwt => jwt(s, at),
@@ -395,10 +395,9 @@ fn jwt(s: &[u8], at: usize) -> Option<Found> {
     let e1 = run(s, at, Class::Token);
     (e1 - at >= 10 && s.get(e1) == Some(&b'.')).then_some(())?;
     let e2 = run(s, e1 + 1, Class::Token);
-    (e2 - e1 - 1 >= 10 && s[e1 + 1..].starts_with(b"ey") && s.get(e2) == Some(&b'.'))
-        .then_some(())?;
+    (e2 - e1 > 10 && s[e1 + 1..].starts_with(b"ey") && s.get(e2) == Some(&b'.')).then_some(())?;
     let e3 = run(s, e2 + 1, Class::Token);
-    (e3 - e2 - 1 >= 16).then_some(())?;
+    (e3 - e2 > 16).then_some(())?;
     found("jwt", at, e3)
 }
 
@@ -491,7 +490,7 @@ fn discord(s: &[u8], dot: usize) -> Option<Found> {
     let e2 = run(s, dot + 1, Class::Token);
     (e2 - dot - 1 == 6 && s.get(e2) == Some(&b'.') && mixed(first)).then_some(())?;
     let e3 = run(s, e2 + 1, Class::Token);
-    (e3 - e2 - 1 >= 27).then_some(())?;
+    (e3 - e2 > 27).then_some(())?;
     found("discord-bot-token", b, e3)
 }
 
