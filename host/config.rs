@@ -55,6 +55,9 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    /// Skill selection: token budget, skills per turn.
+    #[serde(default)]
+    pub skills: crate::skills::SkillsConfig,
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://…`; `DATABASE_URL` overrides it.

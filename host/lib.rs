@@ -18,6 +18,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod scaffold;
 pub mod secrets;
+pub mod skills;
 pub mod store;
 pub mod toml_file;
 pub mod trust;

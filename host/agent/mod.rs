@@ -157,6 +157,8 @@ pub struct Agent {
     /// most every [`PROMPT_TTL`], not on every model call.
     pub(crate) prompt_cache: Mutex<Option<(std::time::Instant, Arc<str>)>>,
 }
+    /// Skills selected per turn from the user's message (none when unset).
+    pub(crate) skills: Option<(Arc<crate::skills::Catalog>, crate::skills::SkillsConfig)>,
 
 /// How long a read of the identity files serves: an edit to IDENTITY.md
 /// or MEMORY.md shows in the system prompt within this time.
@@ -187,9 +189,20 @@ impl Agent {
             locks: Mutex::new(HashMap::new()),
             prompt_cache: Mutex::new(None),
         }
+            skills: None,
     }
 
     pub fn has_llm(&self) -> bool {
+    /// Selects skills from `catalog` for every turn (see [`crate::skills`]).
+    pub fn with_skills(
+        mut self,
+        catalog: Arc<crate::skills::Catalog>,
+        config: crate::skills::SkillsConfig,
+    ) -> Agent {
+        self.skills = Some((catalog, config));
+        self
+    }
+
         self.llm.is_some()
     }
 

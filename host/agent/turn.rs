@@ -13,7 +13,12 @@ use super::pipeline::Screened;
 use super::{Agent, AgentError, AgentEvent, Reply, ReplyKind};
 use crate::llm::{CompletionRequest, Message, Provider, StreamSink, ToolCall};
 use crate::runtime::tool::CallContext;
+use crate::skills::Selection;
 use crate::store::domains::{Conversation, PendingApproval, ToolCallRecord};
+
+/// The tool result of a call refused because an installed skill is active.
+const ATTENUATED: &str = "Refused by the host: an installed skill is active in this turn, so only \
+read-only tools (memory search/read/tree, time, echo, json) may run.";
 
 /// Tokens and tool calls a turn has used so far.
 #[derive(Default)]
@@ -69,6 +74,7 @@ impl Agent {
             channel: Some(inbound.channel.clone()),
             thread_id: conversation.external_thread_id.clone(),
         };
+        let skills = self.select_skills(text).await;
         let result = self
             .run_loop(
                 &llm,
@@ -77,6 +83,7 @@ impl Agent {
                 &context,
                 &events,
                 Tally::default(),
+                &skills,
             )
             .await;
         self.settle_state(conversation, &result).await;
@@ -124,7 +131,21 @@ impl Agent {
             name: pending.tool.clone(),
             arguments: pending.arguments.clone(),
         };
-        if decision == Decision::Deny {
+        let skills = self.skills_of_turn(conversation, pending.turn).await?;
+        if skills.attenuates() && !crate::skills::read_only(&call.name) {
+            // Not asked while attenuated (gate refuses first); refused
+            // here too in case the skills changed while it waited.
+            self.store_tool_result(
+                conversation,
+                pending.turn,
+                &call,
+                ATTENUATED,
+                true,
+                "denied",
+                0,
+            )
+            .await?;
+        } else if decision == Decision::Deny {
             self.store_tool_result(
                 conversation,
                 pending.turn,
@@ -147,7 +168,15 @@ impl Agent {
             .await?;
         }
         let result = self
-            .run_loop(&llm, conversation, pending.turn, &context, &events, tally)
+            .run_loop(
+                &llm,
+                conversation,
+                pending.turn,
+                &context,
+                &events,
+                tally,
+                &skills,
+            )
             .await;
         self.settle_state(conversation, &result).await;
         result
@@ -163,8 +192,53 @@ impl Agent {
         }
     }
 
+    /// The skills for a user message (none when the agent has no catalog).
+    async fn select_skills(&self, text: &str) -> Selection {
+        let Some((catalog, config)) = &self.skills else {
+            return Selection::default();
+        };
+        let catalog = catalog.clone();
+        // Reading the skill files is blocking work (at most every CATALOG_TTL).
+        let snapshot = match tokio::task::spawn_blocking(move || catalog.snapshot()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "skills not loaded");
+                return Selection::default();
+            }
+        };
+        let selection = crate::skills::select(&snapshot, text, config);
+        if !selection.is_empty() {
+            let names: Vec<&str> = selection.skills.iter().map(|s| s.name()).collect();
+            tracing::info!(skills = ?names, attenuated = selection.attenuates(), "skills active");
+        }
+        selection
+    }
+
+    /// The skills of an earlier turn of this conversation (a resumed one),
+    /// selected again from its user message.
+    async fn skills_of_turn(
+        &self,
+        conversation: &Conversation,
+        turn: i64,
+    ) -> Result<Selection, AgentError> {
+        if self.skills.is_none() {
+            return Ok(Selection::default());
+        }
+        let history = self
+            .store
+            .visible_history(&conversation.id, self.config.history_messages)
+            .await?;
+        let text = history
+            .iter()
+            .find(|m| m.turn == turn && m.message.role == "user")
+            .map(|m| m.message.content.clone())
+            .unwrap_or_default();
+        Ok(self.select_skills(&text).await)
+    }
+
     /// Answers the turn's open tool calls, then calls the model until it
     /// answers without tools, asks for approval, or the cap is reached.
+    #[allow(clippy::too_many_arguments)]
     async fn run_loop(
         &self,
         llm: &Arc<dyn Provider>,
@@ -173,9 +247,14 @@ impl Agent {
         context: &CallContext,
         events: &Option<UnboundedSender<AgentEvent>>,
         mut tally: Tally,
+        skills: &Selection,
     ) -> Result<Reply, AgentError> {
         let pipeline = self.pipeline();
-        let tools = self.tools.tools();
+        let mut tools = self.tools.tools();
+        let attenuated = skills.attenuates();
+        if attenuated {
+            tools.retain(|t| crate::skills::read_only(&t.name));
+        }
         let definitions = super::ToolHost::definitions(&tools);
         let tools_bytes: usize = definitions
             .iter()
@@ -193,7 +272,15 @@ impl Agent {
             let ran_tools = !open_calls.is_empty();
             for call in open_calls {
                 if let Some(question) = self
-                    .gate(conversation, turn, &call, context, events, &mut tally)
+                    .gate(
+                        conversation,
+                        turn,
+                        &call,
+                        context,
+                        events,
+                        &mut tally,
+                        attenuated,
+                    )
                     .await?
                 {
                     return Ok(self.finish(
@@ -217,6 +304,10 @@ impl Agent {
             }
             iterations += 1;
             let mut messages = self.prompt(conversation).await?;
+            if let Some(text) = skills.message() {
+                // Right after the system prompt, before the summary.
+                messages.insert(1.min(messages.len()), Message::system(text));
+            }
             // Read again only when tool results were added since.
             if ran_tools {
                 history = self
@@ -300,7 +391,10 @@ impl Agent {
     }
 
     /// Runs `call` unless it needs the owner's approval first; then the
-    /// question to ask, with the approval persisted.
+    /// question to ask, with the approval persisted. While an installed
+    /// skill is active (`attenuated`) a tool outside the read-only set is
+    /// refused without asking, even though it was never offered.
+    #[allow(clippy::too_many_arguments)]
     async fn gate(
         &self,
         conversation: &Conversation,
@@ -309,7 +403,14 @@ impl Agent {
         context: &CallContext,
         events: &Option<UnboundedSender<AgentEvent>>,
         tally: &mut Tally,
+        attenuated: bool,
     ) -> Result<Option<String>, AgentError> {
+        if attenuated && !crate::skills::read_only(&call.name) {
+            tracing::warn!(tool = %call.name, "tool call refused: an installed skill is active");
+            self.store_tool_result(conversation, turn, call, ATTENUATED, true, "denied", 0)
+                .await?;
+            return Ok(None);
+        }
         let asks = self.tools.requires_approval(&call.name)
             || self.config.require_approval.contains(&call.name);
         if asks

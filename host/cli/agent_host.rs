@@ -101,7 +101,11 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
         secrets: lent.secrets.clone(),
         config: ctx.config.agent.clone(),
         config_path: ctx.home.config_file().display().to_string(),
-    });
+    })
+    .with_skills(
+        Arc::new(crate::skills::Catalog::new(ctx.home.clone())),
+        ctx.config.skills.clone(),
+    );
     Ok(AgentHost {
         agent: Arc::new(agent),
         runtime,

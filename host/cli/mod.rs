@@ -20,6 +20,7 @@ mod run;
 mod sandbox;
 mod secrets;
 mod status;
+mod skills;
 mod tool;
 
 use std::path::PathBuf;
@@ -79,6 +80,9 @@ pub enum Command {
     /// The audit trail: outbound requests, db writes, denials, leak blocks.
     Audit(audit::AuditArgs),
     /// Sandbox jobs (shell and file work in Docker): list, show, cancel.
+    /// Skills: SKILL.md guidance selected per turn; list, install, remove.
+    #[command(subcommand)]
+    Skills(skills::SkillsCommand),
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
     /// The Docker sandbox: build its image, see its status.
@@ -154,6 +158,7 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
 
 /// The owner's admission policy; opens the database only when an installed
 /// component needs its grant checked.
+        Command::Skills(cmd) => skills::run(&ctx, cmd).await,
 async fn admission(
     ctx: &Context,
     bundles: &[crate::registry::Bundle],

@@ -13,8 +13,8 @@ use crate::trust::{self, SignError};
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
-    /// Index every <name>.wasm + <name>.toml in DIR into DIR/index.json,
-    /// signing each (<name>.sig) when --key is given.
+    /// Index every <name>.wasm + <name>.toml (and skills/<name>.md) in DIR
+    /// into DIR/index.json, signing each (<name>.sig) when --key is given.
     Build(BuildArgs),
 }
 
@@ -91,11 +91,39 @@ fn build(ctx: &Context, args: BuildArgs) -> Result<(), CliError> {
         .iter()
         .filter(|e| e.signature.is_some())
         .count();
+    for s in &built.skills {
+        println!(
+            "skill {} {}: {} bytes, blake3 {}, {}",
+            s.name,
+            s.version
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            s.size,
+            s.digest.to_hex(),
+            if s.signature.is_some() {
+                "signed"
+            } else {
+                "unsigned"
+            }
+        );
+        if s.signature.is_none() {
+            unsigned.push(format!("skill {}", s.name));
+        }
+    }
     println!(
         "wrote {}: {} components, {signed} signed",
         args.dir.join(INDEX_FILE).display(),
         built.entries.len()
     );
+    if !built.skills.is_empty() {
+        let signed = built
+            .skills
+            .iter()
+            .filter(|s| s.signature.is_some())
+            .count();
+        println!("  and {} skills, {signed} signed", built.skills.len());
+    }
     if !unsigned.is_empty() {
         eprintln!(
             "note: unsigned ({}): installs refuse them unless --allow-unsigned; sign with --key KEY",

@@ -122,11 +122,15 @@ pub fn build(
             });
         }
     }
-    if entries.is_empty() {
+    let skills: Vec<_> = crate::skills::registry::build(dir, key)?
+        .into_iter()
+        .map(|b| b.entry)
+        .collect();
+    if entries.is_empty() && skills.is_empty() {
         return Err(IndexError::Empty(dir.display().to_string()));
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let index = Index { entries };
+    let index = Index { entries, skills };
     let path = dir.join(INDEX_FILE);
     crate::trust::write_file_atomic(&path, index.to_json().as_bytes()).map_err(|source| {
         IndexError::Write {

@@ -127,7 +127,7 @@ pub enum IndexError {
     },
     #[error("no manifest beside {0} (<name>.toml)")]
     NoManifest(String),
-    #[error("no components (<name>.wasm beside <name>.toml) in {0}")]
+    #[error("no components (<name>.wasm beside <name>.toml) or skills (skills/<name>.md) in {0}")]
     Empty(String),
 }
 
@@ -222,6 +222,8 @@ pub struct IndexEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     pub entries: Vec<IndexEntry>,
+    /// Skills (`skills` in the JSON; see [`crate::skills::registry`]).
+    pub skills: Vec<crate::skills::registry::SkillEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -229,6 +231,8 @@ pub struct Index {
 struct IndexJson {
     format: String,
     components: Vec<EntryJson>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    skills: Vec<crate::skills::registry::SkillEntryJson>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -336,7 +340,8 @@ impl Index {
                 signature: e.signature,
             });
         }
-        Ok(Index { entries })
+        let skills = crate::skills::registry::from_json(raw.skills, origin)?;
+        Ok(Index { entries, skills })
     }
 
     /// Reads `index.json` from a registry.
@@ -374,6 +379,7 @@ impl Index {
                     signature: e.signature.clone(),
                 })
                 .collect(),
+            skills: crate::skills::registry::to_json(&self.skills),
         };
         // Serializing plain strings, numbers and versions cannot fail.
         let mut text = serde_json::to_string_pretty(&raw).unwrap_or_default();
@@ -478,6 +484,22 @@ fn check_entry(entry: &IndexEntry, manifest: &Manifest) -> Result<(), IndexError
     Ok(())
 }
 
+/// Reads one file of the registry (a path checked by [`safe_relative`]),
+/// at most `limit` bytes.
+pub async fn fetch_file(
+    source: &RegistrySource,
+    relative: &str,
+    limit: u64,
+) -> Result<Vec<u8>, IndexError> {
+    if !safe_relative(relative) {
+        return Err(IndexError::UnsafePath {
+            name: "?".into(),
+            path: crate::trust::printable(relative),
+        });
+    }
+    get(source, relative, limit, None, &mut |_, _| {}).await
+}
+
 async fn get_text(source: &RegistrySource, path: &str, limit: u64) -> Result<String, IndexError> {
     let bytes = get(source, path, limit, None, &mut |_, _| {}).await?;
     String::from_utf8(bytes).map_err(|_| IndexError::Malformed {
@@ -579,6 +601,7 @@ mod tests {
                 manifest: "echo.toml".into(),
                 signature: None,
             }],
+            skills: Vec::new(),
         };
         let text = index.to_json();
         assert!(text.contains(INDEX_FORMAT));
