@@ -51,7 +51,7 @@ pub struct SkillEntryJson {
     signature: Option<String>,
 }
 
-/// Checks the `skills` of an index whose components are `component_names`
+/// Checks the `skills` of an index, all or nothing like the components
 /// (a skill may share a component's name: they are different things).
 pub fn from_json(raw: Vec<SkillEntryJson>, origin: &str) -> Result<Vec<SkillEntry>, IndexError> {
     let malformed = |reason: String| IndexError::Malformed {
