@@ -43,6 +43,9 @@ pub struct Config {
     /// The turn loop: iteration cap, history, compaction.
     #[serde(default)]
     pub agent: crate::agent::AgentConfig,
+    /// Which safety filters and hooks run, their order, which fail open.
+    #[serde(default)]
+    pub safety: crate::agent::safety::SafetyConfig,
     /// The webhook listener.
     #[serde(default)]
     pub gateway: crate::channels::config::GatewayConfig,
@@ -52,12 +55,12 @@ pub struct Config {
     /// Docker jobs: image, workspace, policy, limits.
     #[serde(default)]
     pub sandbox: crate::sandbox::SandboxConfig,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
     /// Skill selection: token budget, skills per turn.
     #[serde(default)]
     pub skills: crate::skills::SkillsConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://…`; `DATABASE_URL` overrides it.

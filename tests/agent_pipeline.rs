@@ -112,7 +112,7 @@ async fn filters_run_in_the_owners_order_then_by_name() {
     let by_name = home.chat("fruit?", &[]).await.expect_ok();
     assert_eq!(by_name.text(), "an plum", "by name: a, then b");
 
-    let ordered = format!("{settings}\n[agent]\nsafety-order = [\"b\"]\n");
+    let ordered = format!("{settings}\n[safety]\norder = [\"b\"]\n");
     let (fake, home) = home_with(&fixtures, &ordered).await;
     fake.push(Scripted::text("an apple"));
     let chat = home.chat("fruit?", &[]).await.expect_ok();

@@ -46,6 +46,7 @@ impl Agent {
             })),
             ("/clear", []) => {
                 self.store.clear(&conversation.id).await?;
+                self.end_session(conversation).await;
                 Ok(say("Cleared this thread's history.".into()))
             }
             ("/compact", []) => {
@@ -68,6 +69,7 @@ impl Agent {
                 self.store
                     .set_current_thread(&inbound.channel, &inbound.user_id, &c.id)
                     .await?;
+                self.end_session(conversation).await;
                 Ok(self.reply(
                     ReplyKind::Command,
                     format!("Started thread {thread}."),

@@ -7,6 +7,7 @@ mod compaction;
 pub mod context;
 pub mod floor;
 pub mod pipeline;
+pub mod safety;
 pub mod tools;
 mod turn;
 
@@ -46,10 +47,10 @@ pub struct AgentConfig {
     /// component says they need approval), e.g. `["memory_write"]`.
     #[serde(default)]
     pub require_approval: Vec<String>,
-    /// Safety filters named here run first, in this order; the others
-    /// follow by name. Names not installed are ignored.
-    #[serde(default)]
-    pub safety_order: Vec<String>,
+    /// `[safety]` (a section of its own in config.toml), copied in by
+    /// whoever builds the agent.
+    #[serde(skip)]
+    pub safety: safety::SafetyConfig,
 }
 
 fn default_iterations() -> u32 {
@@ -73,7 +74,7 @@ impl Default for AgentConfig {
             compact_at: default_compact_at(),
             keep_turns: default_keep_turns(),
             require_approval: Vec::new(),
-            safety_order: Vec::new(),
+            safety: safety::SafetyConfig::default(),
         }
     }
 }
@@ -156,9 +157,9 @@ pub struct Agent {
     /// The system prompt and when it was read: identity files are read at
     /// most every [`PROMPT_TTL`], not on every model call.
     pub(crate) prompt_cache: Mutex<Option<(std::time::Instant, Arc<str>)>>,
-}
     /// Skills selected per turn from the user's message (none when unset).
     pub(crate) skills: Option<(Arc<crate::skills::Catalog>, crate::skills::SkillsConfig)>,
+}
 
 /// How long a read of the identity files serves: an edit to IDENTITY.md
 /// or MEMORY.md shows in the system prompt within this time.
@@ -188,11 +189,10 @@ impl Agent {
             config_path: parts.config_path,
             locks: Mutex::new(HashMap::new()),
             prompt_cache: Mutex::new(None),
-        }
             skills: None,
+        }
     }
 
-    pub fn has_llm(&self) -> bool {
     /// Selects skills from `catalog` for every turn (see [`crate::skills`]).
     pub fn with_skills(
         mut self,
@@ -203,6 +203,7 @@ impl Agent {
         self
     }
 
+    pub fn has_llm(&self) -> bool {
         self.llm.is_some()
     }
 

@@ -2,6 +2,7 @@
 //! filters and hooks are called:
 //!
 //! - a conversation's first turn: `session-start` hooks (told, cannot stop it);
+//! - `/clear` or `/thread new`: `session-end` hooks on the conversation left;
 //! - the user's text, before it is persisted: `before-inbound` hooks, then
 //!   `inbound-message` filters;
 //! - each tool call, after the approval gate: `before-tool-call` hooks
@@ -13,17 +14,21 @@
 //!
 //! The pipeline is rebuilt from the live set at each point, so a filter
 //! swapped in while the host runs applies from the next message on.
-//! Filters run in the owner's `[agent] safety-order`, then by name; hooks by
-//! priority (lower first), then by name.
+//! Filters run in the owner's `[safety] order`, then by name; hooks by
+//! priority (lower first), then by name. `[safety] disabled` ones never run.
 //!
 //! Failure policy: a filter that traps, runs out of a budget or reports an
 //! error blocks (fails closed) — a broken filter must not open the gate it
-//! guards. A hook that fails is reported and skipped: hooks customise, they
-//! do not guard.
+//! guards — unless the owner lists it in `[safety] fail-open`. A hook that
+//! fails is skipped: hooks customise, they do not guard. Every failure is
+//! logged and audited (`safety.filter-failed`, `hook.failed`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use serde_json::json;
+
+use super::safety::SafetyConfig;
 use super::tools::ToolResult;
 use super::{Agent, AgentError, floor};
 use crate::llm::ToolCall;
@@ -51,11 +56,23 @@ pub(crate) enum Screened {
     Stop(String),
 }
 
+/// One filter's verdict in a traced run: `Err((error, fails_open))` when
+/// it gave none.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub filter: String,
+    pub outcome: Result<Verdict, (String, bool)>,
+    /// Wall time of the call, instantiation included.
+    pub micros: u64,
+}
+
 /// The filters and hooks serving at one moment, in the order they run.
 pub struct Pipeline {
     runtime: Arc<Runtime>,
     filters: Vec<Arc<LoadedComponent>>,
     hooks: Vec<Arc<LoadedComponent>>,
+    /// Filters whose failure lets content through.
+    fail_open: Vec<String>,
 }
 
 /// Where a filter runs: named in `order` first (in that order), then the
@@ -77,26 +94,55 @@ fn is_json_object(text: &str) -> bool {
 }
 
 impl Pipeline {
-    /// Picks the filters and hooks out of `components`, ordered.
+    /// Picks the enabled filters and hooks out of `components`, ordered.
     pub fn new(
         runtime: Arc<Runtime>,
         components: Vec<Arc<LoadedComponent>>,
-        safety_order: &[String],
+        config: &SafetyConfig,
     ) -> Pipeline {
         let (mut filters, mut hooks): (Vec<_>, Vec<_>) = components
             .into_iter()
-            .filter(|c| !c.stages.is_empty() || c.hook.is_some())
+            // A hook subscribed to nothing (unconfigured) is never called.
+            .filter(|c| {
+                !c.stages.is_empty() || c.hook.as_ref().is_some_and(|r| !r.events.is_empty())
+            })
+            .filter(|c| !config.is_disabled(&c.name))
             .partition(|c| !c.stages.is_empty());
-        filters.sort_by(|a, b| {
-            filter_key(&a.name, safety_order).cmp(&filter_key(&b.name, safety_order))
-        });
+        let order = &config.order;
+        filters.sort_by(|a, b| filter_key(&a.name, order).cmp(&filter_key(&b.name, order)));
         let priority = |c: &LoadedComponent| c.hook.as_ref().map_or(0, |r| r.priority);
         hooks.sort_by(|a, b| hook_key(&a.name, priority(a)).cmp(&hook_key(&b.name, priority(b))));
         Pipeline {
             runtime,
             filters,
             hooks,
+            fail_open: config.fail_open.clone(),
         }
+    }
+
+    /// Every enabled filter, in the order they run.
+    pub fn filters(&self) -> &[Arc<LoadedComponent>] {
+        &self.filters
+    }
+
+    /// Every enabled hook, in the order they run.
+    pub fn hooks_in_order(&self) -> &[Arc<LoadedComponent>] {
+        &self.hooks
+    }
+
+    /// The filters at `stage`, in the order they run.
+    pub fn filters_for(&self, stage: Stage) -> Vec<Arc<LoadedComponent>> {
+        self.filters_at(stage).cloned().collect()
+    }
+
+    /// The hooks for `kind`, in the order they run.
+    pub fn hooks_subscribed(&self, kind: EventKind) -> Vec<Arc<LoadedComponent>> {
+        self.hooks_for(kind).cloned().collect()
+    }
+
+    /// Whether any filter looks at `stage`.
+    pub fn screens(&self, stage: Stage) -> bool {
+        self.filters_at(stage).next().is_some()
     }
 
     fn filters_at(&self, stage: Stage) -> impl Iterator<Item = &Arc<LoadedComponent>> {
@@ -127,12 +173,38 @@ impl Pipeline {
     pub async fn filter(
         &self,
         stage: Stage,
-        mut content: String,
+        content: String,
         context: &InspectionContext,
     ) -> Result<String, Stopped> {
+        self.filter_traced(stage, content, context, None).await
+    }
+
+    /// [`Pipeline::filter`], recording each filter's verdict in `trace`
+    /// (for `ironclaw safety test`).
+    pub async fn filter_traced(
+        &self,
+        stage: Stage,
+        mut content: String,
+        context: &InspectionContext,
+        mut trace: Option<&mut Vec<Step>>,
+    ) -> Result<String, Stopped> {
         for filter in self.filters_at(stage) {
-            let (verdict, _usage) = self.runtime.inspect(filter, stage, &content, context).await;
-            match verdict {
+            let (verdict, usage) = self.runtime.inspect(filter, stage, &content, context).await;
+            let outcome = match verdict {
+                Ok(v) => Ok(v),
+                Err(error) => Err((
+                    error.to_string(),
+                    self.fail_open.iter().any(|n| **n == *filter.name),
+                )),
+            };
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push(Step {
+                    filter: filter.name.to_string(),
+                    outcome: outcome.clone(),
+                    micros: u64::try_from(usage.wall_time_us.as_micros()).unwrap_or(u64::MAX),
+                });
+            }
+            match outcome {
                 Ok(Verdict::Allow) => {}
                 Ok(Verdict::Warn(reason)) => {
                     tracing::warn!(filter = %filter.name, %stage, %reason, "safety filter warns");
@@ -148,11 +220,20 @@ impl Pipeline {
                         reason,
                     });
                 }
-                Err(error) => {
+                Err((error, open)) => {
+                    self.runtime.services().audit.record(
+                        &filter.caller,
+                        "safety.filter-failed",
+                        json!({ "stage": stage.as_str(), "error": &error, "failed-open": open }),
+                    );
+                    if open {
+                        tracing::warn!(filter = %filter.name, %stage, %error, "safety filter failed; the owner lets it fail open");
+                        continue;
+                    }
                     tracing::warn!(filter = %filter.name, %stage, %error, "safety filter failed; blocking");
                     return Err(Stopped::FilterFailed {
                         filter: filter.name.to_string(),
-                        error: error.to_string(),
+                        error,
                     });
                 }
             }
@@ -189,6 +270,11 @@ impl Pipeline {
                     });
                 }
                 Err(error) => {
+                    self.runtime.services().audit.record(
+                        &hook.caller,
+                        "hook.failed",
+                        json!({ "event": kind.as_str(), "error": error.to_string() }),
+                    );
                     tracing::warn!(hook = %hook.name, %kind, %error, "hook failed; skipped");
                 }
             }
@@ -278,7 +364,7 @@ impl Agent {
         Pipeline::new(
             self.tools.runtime().clone(),
             self.tools.live().all(),
-            &self.config.safety_order,
+            &self.config.safety,
         )
     }
 
@@ -319,6 +405,21 @@ impl Agent {
             Ok(text) => Screened::Pass(text),
             Err(stopped) => Screened::Stop(format!("Your message was not processed: {stopped}")),
         })
+    }
+
+    /// `session-end` hooks, when a conversation is cleared or left for a
+    /// new thread. Told, not asked: a rejection changes nothing.
+    pub(crate) async fn end_session(&self, conversation: &Conversation) {
+        let pipeline = self.pipeline();
+        if pipeline.hooks_for(EventKind::SessionEnd).next().is_none() {
+            return;
+        }
+        if let Err(stopped) = pipeline
+            .hooks(event(EventKind::SessionEnd, conversation, None))
+            .await
+        {
+            tracing::warn!(%stopped, "a session-end hook cannot keep a session open; ignored");
+        }
     }
 
     /// The outbound point on the final answer (already scrubbed by the

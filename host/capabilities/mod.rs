@@ -20,7 +20,7 @@ pub mod stream_guard;
 mod unavailable;
 
 pub use grants::{Capability, Grants};
-pub use services::{Caller, HostServices};
+pub use services::{Caller, HostServices, HttpBodyScreen};
 pub use state::{CallSettings, HostState};
 
 use wasmtime::component::{HasSelf, Linker};

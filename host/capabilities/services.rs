@@ -36,4 +36,20 @@ pub struct HostServices {
     pub llm: Arc<std::sync::OnceLock<Arc<dyn crate::llm::Provider>>>,
     /// The channel hub behind `channel-host`, set when `run` serves channels.
     pub channels: Arc<std::sync::OnceLock<Arc<dyn super::channel_host::ChannelSink>>>,
+    /// The safety filters' `outbound-http-body` stage, set once the agent's
+    /// pipeline exists; unset, bodies get the leak scan only.
+    pub http_body_screen: Arc<std::sync::OnceLock<Arc<dyn HttpBodyScreen>>>,
+}
+
+/// Shows an outbound request body to the safety filters before it leaves.
+#[async_trait::async_trait]
+pub trait HttpBodyScreen: Send + Sync {
+    /// `Ok(None)`: send it as it is; `Ok(Some(text))`: send this instead;
+    /// `Err(reason)`: refuse the request.
+    async fn screen(
+        &self,
+        caller: &str,
+        destination: &str,
+        body: &str,
+    ) -> Result<Option<String>, String>;
 }

@@ -89,6 +89,12 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
             .llm
             .set(chain.clone() as Arc<dyn Provider>);
     }
+    // Components' outbound bodies pass the same filters as the turn's text.
+    crate::agent::safety::FilterBodyScreen::install(
+        &runtime,
+        live.clone(),
+        ctx.config.safety.clone(),
+    );
     let agent = Agent::new(AgentParts {
         conversations: db.conversations(),
         store: db.agent(),
@@ -99,7 +105,10 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
         }),
         memory: Some(memory.clone()),
         secrets: lent.secrets.clone(),
-        config: ctx.config.agent.clone(),
+        config: crate::agent::AgentConfig {
+            safety: ctx.config.safety.clone(),
+            ..ctx.config.agent.clone()
+        },
         config_path: ctx.home.config_file().display().to_string(),
     })
     .with_skills(

@@ -17,10 +17,11 @@ mod memory;
 mod registry;
 mod repl;
 mod run;
+mod safety;
 mod sandbox;
 mod secrets;
-mod status;
 mod skills;
+mod status;
 mod tool;
 
 use std::path::PathBuf;
@@ -79,10 +80,16 @@ pub enum Command {
     Secrets(secrets::SecretsCommand),
     /// The audit trail: outbound requests, db writes, denials, leak blocks.
     Audit(audit::AuditArgs),
-    /// Sandbox jobs (shell and file work in Docker): list, show, cancel.
+    /// Safety filters: list them, test text against them at one stage.
+    #[command(subcommand)]
+    Safety(safety::SafetyCommand),
+    /// Hooks: list them with their events and priority.
+    #[command(subcommand)]
+    Hooks(safety::HooksCommand),
     /// Skills: SKILL.md guidance selected per turn; list, install, remove.
     #[command(subcommand)]
     Skills(skills::SkillsCommand),
+    /// Sandbox jobs (shell and file work in Docker): list, show, cancel.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
     /// The Docker sandbox: build its image, see its status.
@@ -151,14 +158,16 @@ pub async fn main(cli: Cli) -> Result<(), CliError> {
         Command::Registry(cmd) => registry::run(&ctx, cmd).await,
         Command::Secrets(cmd) => secrets::run(&ctx, cmd).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::Skills(cmd) => skills::run(&ctx, cmd).await,
         Command::Jobs(cmd) => jobs::run(&ctx, cmd).await,
         Command::Sandbox(cmd) => sandbox::run(&ctx, cmd).await,
+        Command::Safety(cmd) => safety::run_safety(&ctx, cmd).await,
+        Command::Hooks(cmd) => safety::run_hooks(&ctx, cmd).await,
     }
 }
 
 /// The owner's admission policy; opens the database only when an installed
 /// component needs its grant checked.
-        Command::Skills(cmd) => skills::run(&ctx, cmd).await,
 async fn admission(
     ctx: &Context,
     bundles: &[crate::registry::Bundle],

@@ -36,6 +36,36 @@ impl Ctx {
     }
 }
 
+/// The `outbound-http-body` safety stage on a text body: `Some` is the
+/// filters' replacement. A binary body is left to the leak scan, which reads
+/// bytes; filters judge text.
+async fn screen_body(ctx: &Ctx, url: &Uri, body: &Bytes) -> Result<Option<Bytes>, HttpError> {
+    let Some(screen) = ctx.services.http_body_screen.get() else {
+        return Ok(None);
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Ok(None);
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match screen
+        .screen(&ctx.caller.name, url.host().unwrap_or(""), text)
+        .await
+    {
+        Ok(None) => Ok(None),
+        Ok(Some(replacement)) => {
+            ctx.services.audit.record(
+                &ctx.caller,
+                "http.body-redacted",
+                json!({ "host": url.host().unwrap_or(""), "path": url.path() }),
+            );
+            Ok(Some(Bytes::from(replacement)))
+        }
+        Err(why) => Err(ctx.deny(url, "http.safety-blocked", why)),
+    }
+}
+
 pub(super) async fn send(
     ctx: &Ctx,
     request: http::Request<WasiBody>,
@@ -79,8 +109,15 @@ pub(super) async fn send(
     };
     let deadline = tokio::time::Instant::now() + config.total_timeout();
     let mut method = parts.method;
-    let guest_headers = parts.headers;
+    let mut guest_headers = parts.headers;
     let mut body = body;
+    // The safety filters see the body once: every hop sends the same one.
+    if let Some(screened) = screen_body(ctx, &url, &body).await? {
+        body = screened;
+        // The body's length changed; the client frames the new one.
+        guest_headers.remove(CONTENT_LENGTH);
+        guest_headers.remove(TRANSFER_ENCODING);
+    }
     let mut hop = 0u32;
     loop {
         rules::find_rule(grant, &method, &url).map_err(|why| ctx.deny(&url, "http.denied", why))?;

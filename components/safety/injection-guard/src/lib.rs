@@ -69,10 +69,13 @@ pub fn inspect(stage: Stage, content: &str, settings: Settings) -> Result<Verdic
     let redact_at = threshold(settings, "threshold", stage)?.unwrap_or(Some(DEFAULT_THRESHOLD));
     let block_at =
         threshold(settings, "block-threshold", stage)?.unwrap_or(default_block_threshold(stage));
+    // Labels in «» like the phrases they name: a re-scan of the notice
+    // reads them as quoted data, so the rewrite stays stable.
+    let labels: Vec<String> = found.labels.iter().map(|l| format!("«{l}»")).collect();
     let reason = format!(
         "prompt-injection signals (score {}): {}",
         found.score,
-        found.labels.join(", ")
+        labels.join(", ")
     );
     if block_at.is_some_and(|t| found.score >= t) {
         return Ok(Verdict::Block(reason));

@@ -68,7 +68,26 @@ fn words(text: &str) -> (String, Vec<(usize, usize, usize, usize)>) {
     let mut spans = Vec::new();
     let mut open: Option<(usize, usize)> = None;
     let mut last_end = 0;
-    for (i, c) in text.char_indices() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        // A JSON or C string escape (`\n`, `\t`, `\"`, `\u0020`) separates
+        // words as the character it stands for would: tools often return
+        // JSON, and "…\nIgnore all previous…" must not read as "nignore".
+        if c == '\\'
+            && let Some(&(_, e)) = chars.peek()
+            && matches!(e, 'n' | 'r' | 't' | 'b' | 'f' | '"' | '/' | 'u')
+        {
+            chars.next();
+            if e == 'u' {
+                for _ in 0..4 {
+                    chars.next_if(|(_, h)| h.is_ascii_hexdigit());
+                }
+            }
+            if let Some((ns, ts)) = open.take() {
+                spans.push((ns, norm.len(), ts, last_end));
+            }
+            continue;
+        }
         if c.is_alphanumeric() {
             if open.is_none() {
                 open = Some((norm.len(), i));
@@ -133,16 +152,29 @@ fn phrases(text: &str, f: &mut Findings, wrap: bool) {
     }
 }
 
+/// Where the line starting at `from` ends (after its terminator): a real
+/// newline, or the two-character escape `\n` of a JSON string, whose
+/// "lines" a model reads as lines all the same.
+fn line_end(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => return i + 1,
+            b'\\' if b.get(i + 1) == Some(&b'n') => return i + 2,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
 /// Chat-transcript role labels at the start of a line (`system:`,
 /// `### Instruction`), after indentation or a `>` quote.
 fn role_markers(text: &str, f: &mut Findings) {
     let b = text.as_bytes();
     let mut line = 0;
     while line < b.len() {
-        let next = b[line..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |n| line + n + 1);
+        let next = line_end(b, line);
         let mut p = line;
         while p < next && matches!(b[p], b' ' | b'\t' | b'>') {
             p += 1;

@@ -61,7 +61,9 @@ pub fn inspect(stage: Stage, content: &str, settings: Settings) -> Result<Verdic
                 RegexBuilder::new(&rule.pattern)
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| format!("policy: {} does not compile: {e}", rule.name()))?,
+                    .map_err(|e| {
+                        format!("policy: {} does not compile: {e}", rule.name_with_pattern())
+                    })?,
             ),
         };
         compiled.push((rule, matcher));

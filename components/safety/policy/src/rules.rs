@@ -40,16 +40,37 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// How reasons and errors name the rule: number, line and pattern.
+    /// How verdict reasons name the rule: number, line, severity and kind,
+    /// never the pattern. A reason travels (to the model when tool output is
+    /// blocked, to the component whose request is refused), and the owner's
+    /// pattern may itself be the secret (`Project Aurora`).
     pub fn name(&self) -> String {
-        let kind = match self.kind {
+        format!(
+            "rule {} (line {}, {} {})",
+            self.number,
+            self.line,
+            self.severity,
+            self.kind_word()
+        )
+    }
+
+    /// How errors name the rule for the owner who wrote it: with the pattern.
+    pub fn name_with_pattern(&self) -> String {
+        format!(
+            "rule {} (line {}, {} {} `{}`)",
+            self.number,
+            self.line,
+            self.severity,
+            self.kind_word(),
+            self.pattern
+        )
+    }
+
+    fn kind_word(&self) -> &'static str {
+        match self.kind {
             Kind::Keyword => "keyword",
             Kind::Regex => "regex",
-        };
-        format!(
-            "rule {} (line {}, {} {kind} `{}`)",
-            self.number, self.line, self.severity, self.pattern
-        )
+        }
     }
 }
 
