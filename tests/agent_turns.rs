@@ -57,8 +57,26 @@ async fn a_malformed_body_and_a_500_are_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_cut_after_text_was_shown_fails_the_turn_without_a_retry() {
+async fn a_stream_cut_is_retried_while_filters_hold_the_answer() {
+    // The bundled filters judge the whole answer before it is shown, so a
+    // cut stream showed nothing and may be asked again.
     let (fake, home) = openai_home("[llm.resilience]\nretry-base-ms = 20\n", "").await;
+    fake.push(Scripted::Malformed);
+    fake.push(Scripted::text("second try"));
+    let chat = home.chat("hi", &[]).await.expect_ok();
+    assert_eq!(chat.text(), "second try");
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_after_text_was_shown_fails_the_turn_without_a_retry() {
+    // Streamed only when no filter may still change the answer: the bundled
+    // ones that watch answers are disabled here.
+    let (fake, home) = openai_home(
+        "[llm.resilience]\nretry-base-ms = 20\n",
+        "[safety]\ndisabled = [\"validator\", \"leak-detector\"]\n",
+    )
+    .await;
     fake.push(Scripted::Malformed);
     let chat = home.chat("hi", &[]).await;
     assert!(!chat.ok);
