@@ -120,7 +120,7 @@ async fn filters_run_in_the_owners_order_then_by_name() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hook_changes_inbound_text_and_hears_each_session_start_once() {
+async fn a_hook_changes_inbound_text_and_hears_each_session_start_and_end_once() {
     let (fake, home) = home_with(&[("tag-hook", "tag-hook")], "").await;
     home.chat("hello", &[]).await.expect_ok();
     home.chat("again", &[]).await.expect_ok();
@@ -140,8 +140,16 @@ async fn a_hook_changes_inbound_text_and_hears_each_session_start_once() {
     );
     assert_eq!(
         seen[2],
-        ["elsewhere [tagged sessions=2]"],
-        "a new thread is a new session"
+        ["elsewhere [tagged sessions=2 ended=1]"],
+        "a new thread ends the old session and starts a new one"
+    );
+    // `/clear` ends the current session; the next message starts one.
+    home.chat("/clear", &[]).await.expect_ok();
+    home.chat("fresh", &[]).await.expect_ok();
+    let last = fake.requests().pop().expect("a request");
+    assert_eq!(
+        contents(&last, "user").last().map(String::as_str),
+        Some("fresh [tagged sessions=3 ended=2]")
     );
 }
 

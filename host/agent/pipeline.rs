@@ -1,7 +1,8 @@
 //! The points on a message's path (DESIGN §6) where installed safety
 //! filters and hooks are called:
 //!
-//! - a conversation's first turn: `session-start` hooks (told, cannot stop it);
+//! - a conversation's first turn (or first after `/clear`): `session-start`
+//!   hooks (told, cannot stop it);
 //! - `/clear` or `/thread new`: `session-end` hooks on the conversation left;
 //! - the user's text, before it is persisted: `before-inbound` hooks, then
 //!   `inbound-message` filters;
@@ -368,16 +369,23 @@ impl Agent {
         )
     }
 
-    /// The inbound point: `session-start` on a conversation's first turn,
-    /// then `before-inbound` hooks and `inbound-message` filters on `text`.
+    /// The inbound point: `session-start` on a conversation with nothing
+    /// visible yet, then `before-inbound` hooks and `inbound-message`
+    /// filters on `text`.
     pub(crate) async fn screen_inbound(
         &self,
         conversation: &Conversation,
         text: &str,
     ) -> Result<Screened, AgentError> {
         let pipeline = self.pipeline();
+        // A session starts on a conversation with nothing visible: its first
+        // turn, or the first after `/clear` (which ended the last session).
         if pipeline.hooks_for(EventKind::SessionStart).next().is_some()
-            && self.store.next_turn(&conversation.id).await? == 1
+            && self
+                .store
+                .visible_history(&conversation.id, 1)
+                .await?
+                .is_empty()
         {
             // Told, not asked: before-inbound is where a message is refused.
             let start = event(EventKind::SessionStart, conversation, None);
