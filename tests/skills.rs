@@ -376,6 +376,8 @@ const READ_ONLY: &[&str] = &[
     "memory_read",
     "memory_search",
     "memory_tree",
+    "skill_list",
+    "skill_search",
     "time_convert",
     "time_format",
     "time_now",
@@ -479,6 +481,34 @@ async fn an_installed_skill_attenuates_the_tools_of_its_turn_and_a_trusted_one_d
     assert!(offered(request).iter().any(|t| t == "memory_write"));
     let system = system_text(request);
     assert!(!system.contains("BODY"), "{system}");
+
+    // Turn 4: the model looks skills up: names and descriptions, never a
+    // body (an installed skill's text comes only through selection, which
+    // is what attenuates).
+    fake.push(Scripted::tool_call(
+        "skill_search",
+        json!({"query": "research"}),
+    ));
+    fake.push(Scripted::tool_call("skill_list", json!({})));
+    fake.push(Scripted::text("listed"));
+    home.chat("which skills do you have?", &[])
+        .await
+        .expect_ok();
+    let requests = fake.requests();
+    let found = requests[5].body.to_string();
+    assert!(
+        found.contains("web-research") && found.contains("installed"),
+        "{found}"
+    );
+    let listed = requests[6].body.to_string();
+    assert!(
+        listed.contains("gardening") && listed.contains("web-research"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("INSTALLED-BODY") && !listed.contains("TRUSTED-BODY"),
+        "{listed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

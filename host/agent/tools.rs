@@ -9,6 +9,7 @@ use crate::runtime::live::LiveSet;
 use crate::runtime::tool::CallContext;
 use crate::runtime::{Runtime, ToolInfo};
 use crate::sandbox::tools::ContainerTools;
+use crate::skills::tools::SkillTools;
 
 pub struct ToolHost {
     runtime: Arc<Runtime>,
@@ -17,6 +18,8 @@ pub struct ToolHost {
     /// beside the components' and ahead of any component tool of the same
     /// name.
     containers: Option<Arc<ContainerTools>>,
+    /// `skill_list` and `skill_search`, when skills are on.
+    skills: Option<Arc<SkillTools>>,
 }
 
 /// What one tool call produced, success or not: both go back to the model.
@@ -33,7 +36,13 @@ impl ToolHost {
             runtime,
             live,
             containers: None,
+            skills: None,
         }
+    }
+
+    pub fn with_skills(mut self, skills: Arc<SkillTools>) -> ToolHost {
+        self.skills = Some(skills);
+        self
     }
 
     pub fn with_containers(mut self, containers: Arc<ContainerTools>) -> ToolHost {
@@ -56,6 +65,9 @@ impl ToolHost {
             .as_ref()
             .map(|c| c.infos())
             .unwrap_or_default();
+        if let Some(skills) = &self.skills {
+            tools.extend(skills.infos());
+        }
         tools.extend(self.live.all().iter().flat_map(|c| c.tools.clone()));
         // Stable: a container tool stays ahead of a component's namesake.
         tools.sort_by(|a, b| a.name.cmp(&b.name));
@@ -78,6 +90,9 @@ impl ToolHost {
         if let Some(c) = self.containers.as_ref().filter(|c| c.offers(tool)) {
             return c.requires_approval(tool);
         }
+        if self.skills.as_ref().is_some_and(|s| s.offers(tool)) {
+            return false;
+        }
         self.live
             .find_tool(tool)
             .and_then(|c| c.tools.iter().find(|t| t.name == tool).cloned())
@@ -93,6 +108,14 @@ impl ToolHost {
             return ToolResult {
                 output: result.output,
                 is_error: result.is_error,
+                duration: started.elapsed(),
+            };
+        }
+        if let Some(skills) = self.skills.as_ref().filter(|s| s.offers(tool)) {
+            let (output, is_error) = skills.call(tool, arguments).await;
+            return ToolResult {
+                output,
+                is_error,
                 duration: started.elapsed(),
             };
         }

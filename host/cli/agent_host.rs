@@ -95,13 +95,25 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
         live.clone(),
         ctx.config.safety.clone(),
     );
+    let skills = Arc::new(crate::skills::Catalog::new(ctx.home.clone()));
     let agent = Agent::new(AgentParts {
         conversations: db.conversations(),
         store: db.agent(),
         llm: chain.clone().map(|c| c as Arc<dyn Provider>),
-        tools: Arc::new(match super::sandbox::container_tools(ctx, &db) {
-            Some(containers) => ToolHost::new(runtime.clone(), live).with_containers(containers),
-            None => ToolHost::new(runtime.clone(), live),
+        tools: Arc::new({
+            let tools = match super::sandbox::container_tools(ctx, &db) {
+                Some(containers) => {
+                    ToolHost::new(runtime.clone(), live).with_containers(containers)
+                }
+                None => ToolHost::new(runtime.clone(), live),
+            };
+            if ctx.config.skills.enabled {
+                tools.with_skills(Arc::new(crate::skills::tools::SkillTools::new(
+                    skills.clone(),
+                )))
+            } else {
+                tools
+            }
         }),
         memory: Some(memory.clone()),
         secrets: lent.secrets.clone(),
@@ -111,10 +123,7 @@ pub async fn start(ctx: &Context) -> Result<AgentHost, CliError> {
         },
         config_path: ctx.home.config_file().display().to_string(),
     })
-    .with_skills(
-        Arc::new(crate::skills::Catalog::new(ctx.home.clone())),
-        ctx.config.skills.clone(),
-    );
+    .with_skills(skills, ctx.config.skills.clone());
     Ok(AgentHost {
         agent: Arc::new(agent),
         runtime,

@@ -19,6 +19,7 @@ pub mod parse;
 pub mod registry;
 pub mod select;
 pub mod sign;
+pub mod tools;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +34,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_LIST_ITEMS: usize = 64;
 
 /// The tools a turn offers while an installed skill is active: reading
-/// the workspace, the clock, echo and JSON helpers. Nothing that writes,
-/// reaches the network or runs a command.
+/// the workspace, the clock, echo, JSON helpers and the skill list and
+/// search (metadata only). Nothing that writes, reaches the network or
+/// runs a command.
 pub const READ_ONLY_TOOLS: &[&str] = &[
     "echo",
     "json_select",
@@ -42,6 +44,8 @@ pub const READ_ONLY_TOOLS: &[&str] = &[
     "memory_read",
     "memory_search",
     "memory_tree",
+    "skill_list",
+    "skill_search",
     "time_convert",
     "time_format",
     "time_now",

@@ -87,7 +87,7 @@ pub fn estimate_tokens(skill: &Skill) -> usize {
 }
 
 /// Lower-cased words of `text`: runs of letters and digits.
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
