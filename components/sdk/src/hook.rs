@@ -31,3 +31,37 @@ macro_rules! __ironclaw_export_hook {
     };
 }
 pub use __ironclaw_export_hook as export;
+
+/// The `events` setting: names from `allowed` (kebab-case, as in the WIT),
+/// each once, at least one. An unknown name is an error listing `allowed`.
+pub fn parse_events(value: &str, allowed: &[EventKind]) -> Result<Vec<EventKind>, String> {
+    let mut out = Vec::new();
+    for name in crate::settings::list(value) {
+        let Some(kind) = allowed.iter().copied().find(|k| event_name(*k) == name) else {
+            let names: Vec<&str> = allowed.iter().map(|k| event_name(*k)).collect();
+            return Err(format!(
+                "`events`: {name:?} is not one of {}",
+                names.join(", ")
+            ));
+        };
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    if out.is_empty() {
+        return Err("`events` names no event".to_string());
+    }
+    Ok(out)
+}
+
+/// An event's name as the WIT and the owner's settings spell it.
+pub fn event_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::BeforeInbound => "before-inbound",
+        EventKind::BeforeOutbound => "before-outbound",
+        EventKind::BeforeToolCall => "before-tool-call",
+        EventKind::TransformResponse => "transform-response",
+        EventKind::SessionStart => "session-start",
+        EventKind::SessionEnd => "session-end",
+    }
+}

@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod params;
+pub mod settings;
 pub mod sse;
 
 #[cfg(feature = "channel")]

@@ -4,7 +4,8 @@
 //! Every value is a string (the host's config is string-valued); lists are
 //! comma-separated.
 
-use ironclaw_sdk::hook::EventKind;
+use ironclaw_sdk::hook::{EventKind, parse_events};
+use ironclaw_sdk::settings::{flag, list};
 
 use crate::words::WordList;
 
@@ -42,7 +43,14 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Settings>, S
         return Ok(None);
     }
     let events = match events_setting {
-        Some(v) => events(&v)?,
+        Some(v) => parse_events(
+            &v,
+            &[
+                EventKind::BeforeInbound,
+                EventKind::TransformResponse,
+                EventKind::BeforeOutbound,
+            ],
+        )?,
         // The assistant's own answers: the most common reason to want a
         // filter is a shared channel the assistant writes to.
         None => vec![EventKind::BeforeOutbound],
@@ -67,46 +75,4 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Settings>, S
         mode,
         words: WordList::new(&extra, &allow),
     }))
-}
-
-fn events(value: &str) -> Result<Vec<EventKind>, String> {
-    let mut out = Vec::new();
-    for name in list(value) {
-        let kind = match name.as_str() {
-            "before-inbound" => EventKind::BeforeInbound,
-            "transform-response" => EventKind::TransformResponse,
-            "before-outbound" => EventKind::BeforeOutbound,
-            _ => {
-                return Err(format!(
-                    "`events`: {name:?} is not one of before-inbound, transform-response, \
-                     before-outbound"
-                ));
-            }
-        };
-        if !out.contains(&kind) {
-            out.push(kind);
-        }
-    }
-    if out.is_empty() {
-        return Err("`events` names no event".to_string());
-    }
-    Ok(out)
-}
-
-fn flag(key: &str, value: &str) -> Result<bool, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        other => Err(format!("`{key}` must be true or false, not {other:?}")),
-    }
-}
-
-/// A comma- or newline-separated list, trimmed, blanks dropped.
-pub fn list(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }

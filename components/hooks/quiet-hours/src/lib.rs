@@ -12,6 +12,7 @@
 //! natively; the glue at the bottom is wasm-only.
 
 use ironclaw_sdk::hook::{EventKind, HookEvent};
+use ironclaw_sdk::settings::list;
 
 /// First of the hooks: a message refused for quiet hours should cost
 /// nothing else, nor use up a rate limit (`rate-limit` runs at -90).
@@ -193,16 +194,6 @@ impl Settings {
             && in_span(local_minute(unix_secs, self.offset), self.start, self.end);
         applies.then_some(self.message.as_str())
     }
-}
-
-/// A comma- or newline-separated list, trimmed, blanks dropped.
-fn list(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -3,6 +3,7 @@
 //! strings; lists are comma-separated.
 
 use ironclaw_sdk::hook::EventKind;
+use ironclaw_sdk::settings::list;
 
 /// Early: a refused message should cost no other hook anything. After
 /// `quiet-hours` (-100), so that messages refused for quiet hours do not use
@@ -119,14 +120,4 @@ fn number(key: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
             "`{key}` must be a whole number from {min} to {max}, not {value:?}"
         )),
     }
-}
-
-/// A comma- or newline-separated list, trimmed, blanks dropped.
-pub fn list(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }

@@ -2,7 +2,8 @@
 //! parsed from a lookup function so that the parsing is tested natively.
 //! Values are strings; lists are comma-separated.
 
-use ironclaw_sdk::hook::EventKind;
+use ironclaw_sdk::hook::{EventKind, parse_events};
+use ironclaw_sdk::settings::{flag, list};
 
 use crate::scan::Kind;
 
@@ -30,7 +31,15 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Settings>, S
         return Ok(None);
     }
     let events = match events_setting {
-        Some(v) => events(&v)?,
+        Some(v) => parse_events(
+            &v,
+            &[
+                EventKind::BeforeInbound,
+                EventKind::TransformResponse,
+                EventKind::BeforeOutbound,
+                EventKind::BeforeToolCall,
+            ],
+        )?,
         // What leaves the assistant: the answer about to be sent.
         None => vec![EventKind::BeforeOutbound],
     };
@@ -52,31 +61,6 @@ pub fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Settings>, S
     }))
 }
 
-fn events(value: &str) -> Result<Vec<EventKind>, String> {
-    let mut out = Vec::new();
-    for name in list(value) {
-        let kind = match name.as_str() {
-            "before-inbound" => EventKind::BeforeInbound,
-            "transform-response" => EventKind::TransformResponse,
-            "before-outbound" => EventKind::BeforeOutbound,
-            "before-tool-call" => EventKind::BeforeToolCall,
-            _ => {
-                return Err(format!(
-                    "`events`: {name:?} is not one of before-inbound, transform-response, \
-                     before-outbound, before-tool-call"
-                ));
-            }
-        };
-        if !out.contains(&kind) {
-            out.push(kind);
-        }
-    }
-    if out.is_empty() {
-        return Err("`events` names no event".to_string());
-    }
-    Ok(out)
-}
-
 fn kinds(value: &str) -> Result<Vec<Kind>, String> {
     let mut out = Vec::new();
     for name in list(value) {
@@ -91,22 +75,4 @@ fn kinds(value: &str) -> Result<Vec<Kind>, String> {
         return Err("`kinds` names no kind".to_string());
     }
     Ok(out)
-}
-
-fn flag(key: &str, value: &str) -> Result<bool, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        other => Err(format!("`{key}` must be true or false, not {other:?}")),
-    }
-}
-
-/// A comma- or newline-separated list, trimmed, blanks dropped.
-fn list(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
