@@ -206,43 +206,6 @@ fn block_reason_lists_signals() {
     }
 }
 
-/// Rough native cost; run with `--ignored --nocapture`. Not an assertion.
-#[test]
-#[ignore]
-fn timing() {
-    let para = "Ordinary text with `code()`, https://example.com/a?b=c, a list:\n- one\n- two\n\
-                and some prose about the previous release and its new rules. ";
-    for size in [1024usize, 64 * 1024] {
-        let text = para.repeat(size / para.len() + 1);
-        let n = if size < 4096 { 20_000 } else { 300 };
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(
-                inspect(Stage::ToolOutput, std::hint::black_box(&text), &none).ok(),
-            );
-        }
-        println!(
-            "injection-guard inspect {size} B: {:?}/call",
-            t.elapsed() / n
-        );
-    }
-}
-
-/// Where the time goes; run with `--ignored --nocapture`.
-#[test]
-#[ignore]
-fn timing_parts() {
-    let para = "Ordinary text with `code()`, https://example.com/a?b=c, a list:\n- one\n- two\n\
-                and some prose about the previous release and its new rules. ";
-    let text = para.repeat(64 * 1024 / para.len() + 1);
-    let n = 100;
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(scan::scan(std::hint::black_box(&text), 1));
-    }
-    println!("phrases only 64 KiB: {:?}/call", t.elapsed() / n);
-}
-
 #[test]
 fn json_escaped_tool_output_is_read_as_the_text_it_encodes() {
     // `\n` inside a JSON string ends a line and a word, as a newline would.

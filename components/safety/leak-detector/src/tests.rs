@@ -220,26 +220,3 @@ fn two_keys_redacted_in_one_pass() {
         "[REDACTED:aws-access-key-id]\n[REDACTED:aws-access-key-id]"
     );
 }
-
-/// Rough native cost; run with `--ignored --nocapture`. Not an assertion.
-#[test]
-#[ignore]
-fn timing() {
-    let para = "Here is some ordinary text with a URL https://example.com/a?b=c, some `code()`, \
-                a time 10:30 and version 1.2.3. password: hunter2! ";
-    for size in [1024usize, 64 * 1024] {
-        let mut text = String::new();
-        while text.len() < size {
-            text.push_str(para);
-        }
-        text.truncate(size);
-        let n = if size < 4096 { 20_000 } else { 500 };
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(
-                inspect(Stage::ToolOutput, std::hint::black_box(&text), &none).ok(),
-            );
-        }
-        println!("leak-detector inspect {size} B: {:?}/call", t.elapsed() / n);
-    }
-}

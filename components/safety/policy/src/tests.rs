@@ -121,24 +121,3 @@ fn host_error_fails_closed() {
     assert!(inspect(Stage::ToolOutput, "x", &broken).is_err());
     assert_eq!(stages(&broken), rules::ALL_STAGES);
 }
-
-/// Rough native cost of the sample rules; run with `--ignored --nocapture`.
-#[test]
-#[ignore]
-fn timing() {
-    let s = with(RULES);
-    let para =
-        "Ordinary text with `code()`, https://example.com/a?b=c and some numbers 12-34-56.\n";
-    for size in [1024usize, 64 * 1024] {
-        let text = para.repeat(size / para.len() + 1);
-        let n = if size < 4096 { 5_000 } else { 200 };
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(inspect(Stage::ToolOutput, std::hint::black_box(&text), &s).ok());
-        }
-        println!(
-            "policy inspect {size} B (5 rules): {:?}/call",
-            t.elapsed() / n
-        );
-    }
-}

@@ -130,32 +130,3 @@ fn host_error_fails_closed() {
     let broken = |_: &str| Err("denied".to_string());
     assert!(inspect(Stage::ToolOutput, "hello", &broken).is_err());
 }
-
-/// Rough native cost; run with `--ignored --nocapture`. Not an assertion.
-#[test]
-#[ignore]
-fn timing() {
-    let para = "Ordinary text with `code()`, https://example.com/a?b=c, naïve café 😀 and\n";
-    for size in [1024usize, 64 * 1024] {
-        let mut text = String::new();
-        while text.len() < size {
-            text.push_str(para);
-        }
-        let n = if size < 4096 { 20_000 } else { 500 };
-        for (name, t) in [
-            ("clean", text.clone()),
-            ("dirty", text.replace('\n', "\u{200b}\n")),
-        ] {
-            let start = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(
-                    inspect(Stage::ToolOutput, std::hint::black_box(&t), &none).ok(),
-                );
-            }
-            println!(
-                "validator inspect {size} B {name}: {:?}/call",
-                start.elapsed() / n
-            );
-        }
-    }
-}
