@@ -1,7 +1,9 @@
 //! The embedded default: one SQLite file in WAL mode, with FTS5 and
-//! sqlite-vec. Blocking SQLite work runs on tokio's blocking pool, never on
-//! the async workers; a few connections serve concurrent readers while
-//! SQLite serialises writers (busy timeout, `BEGIN IMMEDIATE`).
+//! sqlite-vec. Blocking SQLite work never runs on the async workers: the
+//! domain stores' writes go to one writer thread that commits them in
+//! groups (`writer.rs`); reads, and the memory store's own work, run on
+//! tokio's blocking pool over a few pooled connections (busy timeout,
+//! `BEGIN IMMEDIATE` where they write).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Once};
@@ -16,6 +18,7 @@ use super::migrate::{self, Applied, MigrationStatus, embedded};
 pub mod memory;
 pub mod sql;
 pub mod vector_cache;
+mod writer;
 
 const CONNECTIONS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +37,8 @@ pub struct SqliteDb {
     path: Arc<PathBuf>,
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
+    /// The one connection that writes, on its own thread (`writer.rs`).
+    writer: Arc<writer::Writer>,
     /// Workspace vectors in memory. Held here rather than by each memory
     /// handle so that every handle on this database shares one copy
     /// (154 MB at 100,000 chunks) instead of loading its own.
@@ -98,6 +103,7 @@ impl SqliteDb {
             path: Arc::new(path.to_path_buf()),
             idle: Arc::new(Mutex::new(vec![conn])),
             permits: Arc::new(Semaphore::new(CONNECTIONS)),
+            writer: Arc::new(writer::Writer::start(path)?),
             vectors: Arc::default(),
         })
     }

@@ -1,10 +1,14 @@
-//! [`Sql`] on SQLite: statements run on the blocking pool through
-//! [`SqliteDb::call`]; batches run in an IMMEDIATE (writer) transaction.
+//! [`Sql`] on SQLite: reads run on the blocking pool through
+//! [`SqliteDb::call`]; everything else goes to the database's one writer
+//! thread, which commits concurrent writes together (`writer.rs`).
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
+use tokio::sync::oneshot;
+
 use super::SqliteDb;
+use super::writer::Job;
 use crate::store::StoreError;
 use crate::store::sql::{Dialect, Row, Sql, Stmt, Value, to_sqlite_placeholders};
 
@@ -35,7 +39,7 @@ fn from_ref(v: ValueRef<'_>) -> Result<Value, StoreError> {
     })
 }
 
-fn execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+pub(super) fn execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
     let mut stmt = conn.prepare_cached(&to_sqlite_placeholders(sql))?;
     // `raw_execute` also accepts statements that return rows (RETURNING).
     for (i, p) in params.iter().enumerate() {
@@ -45,7 +49,11 @@ fn execute(conn: &Connection, sql: &str, params: &[Value]) -> Result<u64, StoreE
     Ok(conn.changes())
 }
 
-fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+pub(super) fn query(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Row>, StoreError> {
     let mut stmt = conn.prepare_cached(&to_sqlite_placeholders(sql))?;
     let width = stmt.column_count();
     let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -60,6 +68,19 @@ fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, Sto
     Ok(out)
 }
 
+/// A statement that only reads: plain `SELECT`s run beside the writer on
+/// the pooled connections. Anything else (including `WITH`, which may
+/// front a write) goes to the writer.
+fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+}
+
+fn stopped(_: oneshot::error::RecvError) -> StoreError {
+    StoreError::Worker("the SQLite writer stopped before answering".into())
+}
+
 #[async_trait::async_trait]
 impl Sql for SqliteDb {
     fn dialect(&self) -> Dialect {
@@ -67,25 +88,36 @@ impl Sql for SqliteDb {
     }
 
     async fn execute(&self, sql: &'static str, params: Vec<Value>) -> Result<u64, StoreError> {
-        self.call(move |conn| execute(conn, sql, &params)).await
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Execute { sql, params, reply });
+        answer.await.map_err(stopped)?
     }
 
     async fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
-        self.call(move |conn| query(conn, sql, &params)).await
+        if is_read(sql) {
+            return self.call(move |conn| query(conn, sql, &params)).await;
+        }
+        // `INSERT … RETURNING` and the like are writes.
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Query { sql, params, reply });
+        answer.await.map_err(stopped)?
     }
 
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<bool, StoreError> {
-        self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for s in &stmts {
-                let changed = execute(&tx, s.sql, &s.params)?;
-                if s.must_change && changed == 0 {
-                    return Ok(false); // dropping `tx` rolls back
-                }
-            }
-            tx.commit()?;
-            Ok(true)
-        })
-        .await
+        let (reply, answer) = oneshot::channel();
+        self.writer.submit(Job::Batch { stmts, reply });
+        answer.await.map_err(stopped)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_plain_selects_count_as_reads() {
+        assert!(super::is_read("  select 1"));
+        assert!(super::is_read("SELECT id FROM t"));
+        assert!(!super::is_read("INSERT INTO t VALUES (1) RETURNING id"));
+        assert!(!super::is_read("WITH x AS (SELECT 1) DELETE FROM t"));
+        assert!(!super::is_read("SEL"));
     }
 }
