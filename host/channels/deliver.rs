@@ -84,14 +84,21 @@ impl ChannelHub {
             .map_err(|e| CapabilityError::Invalid(e.to_string()))?;
         let json = serde_json::to_string(&message)
             .map_err(|e| CapabilityError::Failed(format!("cannot queue the message: {e}")))?;
+        // A user the policy ignores is kept as dropped in the same write,
+        // with no turn to schedule.
+        let ignored = super::pairing::ignored_user(settings, &message);
         let id = self
             .store
-            .message_insert(channel, message.message_id.as_deref(), &json)
+            .message_insert(channel, message.message_id.as_deref(), &json, ignored)
             .await
             .map_err(|e| CapabilityError::Failed(format!("cannot queue the message: {e}")))?;
         match id {
             Some(id) => {
                 self.health(channel, HealthEvent::Inbound).await;
+                if let Some(why) = ignored {
+                    tracing::info!(channel, user = %message.user_id, "message dropped: {why}");
+                    return Ok(None);
+                }
                 Ok(Some((id, message)))
             }
             None => {

@@ -8,6 +8,7 @@ pub mod config;
 mod deliver;
 pub use deliver::HubSink;
 pub mod grant;
+mod health;
 pub mod message;
 mod pairing;
 mod poller;
@@ -69,6 +70,7 @@ pub struct ChannelHub {
     /// The last poller state written per channel (health rows change only
     /// when it does).
     poller_state: Mutex<HashMap<String, String>>,
+    health: health::HealthRecorder,
 }
 
 /// What `start` reports per configured channel.
@@ -88,6 +90,7 @@ impl ChannelHub {
             runtime: parts.runtime,
             live: parts.live,
             agent: parts.agent,
+            health: health::HealthRecorder::new(parts.store.clone()),
             store: parts.store,
             settings: parts.settings,
             secrets: parts.secrets,
@@ -227,6 +230,7 @@ impl ChannelHub {
                 tracing::warn!(channel = %s.component.name, "on-shutdown failed: {e}");
             }
         }
+        self.health.flush().await;
     }
 
     fn stopping(&self) -> bool {
@@ -235,12 +239,7 @@ impl ChannelHub {
 
     /// Records a health event; a failing database is logged, never fatal.
     pub(crate) async fn health(&self, channel: &str, event: HealthEvent<'_>) {
-        if let HealthEvent::Error(e) = event {
-            tracing::warn!(channel, "{e}");
-        }
-        if let Err(e) = self.store.health_record(channel, event).await {
-            tracing::warn!(channel, "cannot record channel health: {e}");
-        }
+        self.health.record(channel, event).await;
     }
 
     pub(crate) async fn poller_health(&self, channel: &str, state: &str) {

@@ -43,6 +43,18 @@ pub(crate) fn ignored_group_message(
     }
 }
 
+/// Why the owner's policy refuses this user outright, if it does: not on
+/// `allow-users` while unknown users are ignored. Known without the
+/// database, so such a message is stored as dropped at once.
+pub(crate) fn ignored_user(
+    settings: &ChannelSettings,
+    message: &InboundMessage,
+) -> Option<&'static str> {
+    let ignored = settings.unknown_users == UnknownUsers::Ignore
+        && !settings.allows(&message.user_id, message.user_name.as_deref());
+    ignored.then_some("user not on allow-users")
+}
+
 impl ChannelHub {
     pub(crate) async fn decide(
         &self,

@@ -91,12 +91,15 @@ pub trait ChannelStore: Send + Sync {
         give_up: bool,
     ) -> Result<(), StoreError>;
     async fn inbox_pending(&self) -> Result<Vec<Queued>, StoreError>;
-    /// Queues an emitted message. `None`: its message id was seen before.
+    /// Queues an emitted message, or keeps it as dropped with why when the
+    /// owner's policy already refuses it. `None`: its message id was seen
+    /// before.
     async fn message_insert(
         &self,
         channel: &str,
         message_id: Option<&str>,
         message: &str,
+        dropped: Option<&str>,
     ) -> Result<Option<i64>, StoreError>;
     async fn message_update(
         &self,
@@ -126,7 +129,13 @@ pub trait ChannelStore: Send + Sync {
         channel: &str,
         code: &str,
     ) -> Result<Option<String>, StoreError>;
-    async fn health_record(&self, channel: &str, event: HealthEvent<'_>) -> Result<(), StoreError>;
+    /// Records `event` as happened at `at` (ms since the epoch).
+    async fn health_record(
+        &self,
+        channel: &str,
+        event: HealthEvent<'_>,
+        at: i64,
+    ) -> Result<(), StoreError>;
     async fn health(&self) -> Result<Vec<ChannelHealth>, StoreError>;
 }
 
@@ -202,14 +211,19 @@ impl ChannelStore for SqlStore {
         channel: &str,
         message_id: Option<&str>,
         message: &str,
+        dropped: Option<&str>,
     ) -> Result<Option<i64>, StoreError> {
         let now = now_ms();
+        let state = match dropped {
+            Some(_) => MessageState::Dropped,
+            None => MessageState::Queued,
+        };
         let row = self
             .sql
             .query_opt(
-                "INSERT INTO channel_messages (channel, message_id, message, state, received_at, updated_at)
-                 VALUES ($1, $2, $3, 'queued', $4, $4) ON CONFLICT DO NOTHING RETURNING id",
-                sql_params![channel, message_id, message, now],
+                "INSERT INTO channel_messages (channel, message_id, message, state, last_error, received_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING RETURNING id",
+                sql_params![channel, message_id, message, state.as_str(), dropped, now],
             )
             .await?;
         row.map(|r| r.int(0)).transpose()
@@ -298,8 +312,13 @@ impl ChannelStore for SqlStore {
             .transpose()
     }
 
-    async fn health_record(&self, channel: &str, event: HealthEvent<'_>) -> Result<(), StoreError> {
-        let now = now_ms();
+    async fn health_record(
+        &self,
+        channel: &str,
+        event: HealthEvent<'_>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let now = at;
         let (sql, params) = match event {
             HealthEvent::Inbound => (
                 "INSERT INTO channel_health (channel, last_inbound_at, updated_at) VALUES ($1, $2, $2)
