@@ -134,7 +134,38 @@ impl AuditSink {
     /// Records `action` by `caller`; `detail` gets the caller's version and
     /// digest added. Never a secret value in `detail`: names only.
     pub fn record(&self, caller: &Caller, action: &'static str, mut detail: Value) {
-        let Some(tx) = &self.tx else { return };
+        let Some(tx) = self.admit(caller) else { return };
+        if let Value::Object(map) = &mut detail {
+            map.insert("version".into(), json!(caller.version));
+            map.insert("digest".into(), json!(caller.digest));
+        }
+        let _ = tx.send(Message::Record(Record {
+            at: now_ms(),
+            actor: caller.name.clone(),
+            action,
+            detail: detail.to_string(),
+        }));
+    }
+
+    /// [`AuditSink::record`] for a detail the caller has already written
+    /// out: a JSON object that holds the caller's `version` and `digest`
+    /// and has its keys in sorted order, as `record` would write them (a
+    /// hot path's record, where building a [`Value`] map costs a dozen or
+    /// more allocations). The budget applies exactly as for `record`.
+    pub fn record_written(&self, caller: &Caller, action: &'static str, detail: String) {
+        let Some(tx) = self.admit(caller) else { return };
+        let _ = tx.send(Message::Record(Record {
+            at: now_ms(),
+            actor: caller.name.clone(),
+            action,
+            detail,
+        }));
+    }
+
+    /// The channel, when one more record by `caller` fits its budget;
+    /// records the count of suppressed ones when a new second begins.
+    fn admit(&self, caller: &Caller) -> Option<&mpsc::UnboundedSender<Message>> {
+        let tx = self.tx.as_ref()?;
         let (fits, suppressed) = match self.budgets.lock() {
             Ok(mut b) => b
                 .entry(caller.name.clone())
@@ -152,19 +183,7 @@ impl AuditSink {
                         .to_string(),
             }));
         }
-        if !fits {
-            return;
-        }
-        if let Value::Object(map) = &mut detail {
-            map.insert("version".into(), json!(caller.version));
-            map.insert("digest".into(), json!(caller.digest));
-        }
-        let _ = tx.send(Message::Record(Record {
-            at: now_ms(),
-            actor: caller.name.clone(),
-            action,
-            detail: detail.to_string(),
-        }));
+        fits.then_some(tx)
     }
 
     /// Waits until every record sent before this call is written.

@@ -1,10 +1,11 @@
 //! Exact-value matching: the owner's stored secrets and the canary, raw and
 //! in the encodings a guest could use to smuggle them out.
 //!
-//! All needles (every value in every encoding) go into one Aho-Corasick
-//! automaton with leftmost-longest semantics, so one pass over the input
-//! finds them all, and where one needle is a prefix of another (a base64
-//! core and the full padded encoding) the longer one wins.
+//! All needles (every value in every encoding) go into one index
+//! (`needles.rs`) searched in one pass; at each position the longest needle
+//! wins, so where one needle is a prefix of another (a base64 core and the
+//! full padded encoding) the longer one is reported, as a leftmost-longest
+//! Aho-Corasick automaton would.
 //!
 //! Encodings covered, per value:
 //! - raw bytes;
@@ -31,25 +32,27 @@
 //! determined guest that holds a secret, which is why grants decide which
 //! guests see which secrets.
 //!
-//! The automaton necessarily holds copies of the needles for as long as
-//! the scanner lives; the aho-corasick crate does not zeroize its tables.
-//! Every buffer this module builds on the way is zeroized.
+//! The index necessarily holds copies of the needles for as long as the
+//! scanner lives (zeroized when it is dropped), as does every buffer this
+//! module builds on the way.
 
 use std::fmt;
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::Encoding;
+use super::needles::{MIN_NEEDLE, Needles};
 
 /// Values shorter than this would match all over ordinary data.
 pub const MIN_SECRET_LEN: usize = 6;
 
-/// Largest exact-value DFA the scanner keeps; see [`Exact::build`].
-const DFA_MEMORY_BUDGET: usize = 32 << 20;
+// Every needle of a value this long is at least as long (hex doubles it,
+// base64 cores of a 6-byte value are 7 characters), so none is too short
+// for the index.
+const _: () = assert!(MIN_SECRET_LEN >= MIN_NEEDLE);
 
 /// A secret value while the scanner is being built. Zeroized on drop and
 /// never printed.
@@ -91,97 +94,73 @@ pub(super) struct ExactHit {
 }
 
 pub(super) struct Exact {
-    /// `None` when there are no values at all.
-    automaton: Option<AhoCorasick>,
-    /// Owner and encoding of each automaton pattern, by pattern id.
+    /// Every value's needles, with the owner and encoding of each (by the
+    /// id the index reports).
+    index: Needles,
     needles: Vec<(OwnerId, Encoding)>,
 }
 
 impl Exact {
-    pub fn build(values: &[(OwnerId, SecretValue)]) -> Result<Self, aho_corasick::BuildError> {
-        Self::build_within(values, DFA_MEMORY_BUDGET)
-    }
-
-    fn build_within(
-        values: &[(OwnerId, SecretValue)],
-        dfa_budget: usize,
-    ) -> Result<Self, aho_corasick::BuildError> {
-        let mut patterns: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    /// The index of `values` (each at least [`MIN_SECRET_LEN`] bytes;
+    /// shorter ones are skipped) and the pattern `anchors`.
+    pub fn build(values: &[(OwnerId, SecretValue)], anchors: Vec<Vec<u8>>) -> Self {
+        let mut patterns: Vec<(Zeroizing<Vec<u8>>, usize)> = Vec::new();
         let mut needles = Vec::new();
-        for (owner, value) in values {
+        for (owner, value) in values.iter().filter(|(_, v)| v.len() >= MIN_SECRET_LEN) {
             for (needle, encoding) in variants(&value.0) {
+                patterns.push((needle, needles.len()));
                 needles.push((*owner, encoding));
-                patterns.push(needle);
             }
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            // A DFA searches about twice as fast as the contiguous NFA the
-            // crate picks for more than 100 needles, at roughly 0.5 KiB per
-            // needle byte (50 secrets: ~10 MiB). Past the budget the NFA's
-            // small footprint wins.
-            let mut builder = AhoCorasick::builder();
-            builder.match_kind(MatchKind::LeftmostLongest);
-            let needles = || patterns.iter().map(|p| p.as_slice());
-            let dfa = builder.kind(Some(AhoCorasickKind::DFA)).build(needles());
-            Some(match dfa {
-                Ok(dfa) if dfa.memory_usage() <= dfa_budget => dfa,
-                _ => match builder
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(needles())
-                {
-                    Ok(nfa) => nfa,
-                    // Too many states for the contiguous layout.
-                    Err(_) => builder
-                        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                        .build(needles())?,
-                },
-            })
-        };
-        Ok(Self { automaton, needles })
+        Self {
+            index: Needles::new(patterns, anchors),
+            needles,
+        }
     }
 
     pub fn is_match(&self, hay: &[u8]) -> bool {
-        self.automaton.as_ref().is_some_and(|a| a.is_match(hay))
+        let mut found = false;
+        self.index.search(hay, false, |_, _, _| {
+            found = true;
+            false
+        });
+        found
     }
 
     /// Every occurrence, including ones that overlap an earlier match of a
-    /// different needle: after each match the search restarts one byte
-    /// later rather than after it, so a secret that shares bytes with
-    /// another one next to it is still found whole. Overlapping matches of
-    /// the same needle (a value repeated back to back) are merged.
-    pub fn scan(&self, hay: &[u8], out: &mut Vec<ExactHit>) {
-        let Some(automaton) = &self.automaton else {
-            return;
-        };
-        let mut at = 0;
+    /// different needle: every start position is looked at, not only those
+    /// after the previous match, so a secret that shares bytes with another
+    /// one next to it is still found whole. Overlapping matches of the same
+    /// needle (a value repeated back to back) are merged. Returns whether a
+    /// pattern anchor occurs in `hay`, when `anchors` is set.
+    pub fn scan(&self, hay: &[u8], out: &mut Vec<ExactHit>, anchors: bool) -> bool {
+        if self.index.is_empty() && !anchors {
+            return false;
+        }
         let mut covered_to = 0;
         let first = out.len();
-        while at < hay.len() {
-            let Some(m) = automaton.find(Input::new(hay).span(at..hay.len())) else {
-                break;
-            };
-            at = m.start() + 1;
-            if m.end() <= covered_to {
-                continue;
+        self.index.search(hay, anchors, |start, id, len| {
+            let end = start + len;
+            if end <= covered_to {
+                return true;
             }
-            covered_to = m.end();
-            let (owner, encoding) = self.needles[m.pattern().as_usize()];
+            covered_to = end;
+            let (owner, encoding) = self.needles[id];
             if let Some(last) = out[first..].last_mut()
                 && last.owner == owner
                 && last.encoding == encoding
-                && m.start() < last.range.end
+                && start < last.range.end
             {
-                last.range.end = m.end();
-                continue;
+                last.range.end = end;
+                return true;
             }
             out.push(ExactHit {
                 owner,
                 encoding,
-                range: m.range(),
+                range: start..end,
             });
-        }
+            true
+        })
     }
 }
 
@@ -336,20 +315,22 @@ mod tests {
     }
 
     #[test]
-    fn adjacent_overlapping_secrets_are_both_found_whole() -> Result<(), aho_corasick::BuildError> {
-        let exact = Exact::build(&[
-            (0, SecretValue::new(b"alpha-bravo".to_vec())),
-            (1, SecretValue::new(b"bravo-charlie".to_vec())),
-        ])?;
+    fn adjacent_overlapping_secrets_are_both_found_whole() {
+        let exact = Exact::build(
+            &[
+                (0, SecretValue::new(b"alpha-bravo".to_vec())),
+                (1, SecretValue::new(b"bravo-charlie".to_vec())),
+            ],
+            Vec::new(),
+        );
         let mut hits = Vec::new();
-        exact.scan(b"..alpha-bravo-charlie..", &mut hits);
+        exact.scan(b"..alpha-bravo-charlie..", &mut hits, false);
         let got: Vec<_> = hits.iter().map(|h| (h.owner, h.range.clone())).collect();
         assert_eq!(got, vec![(0, 2..13), (1, 8..21)]);
-        Ok(())
     }
 
     #[test]
-    fn the_nfa_fallback_finds_the_same_as_the_dfa() -> Result<(), aho_corasick::BuildError> {
+    fn every_encoding_is_found_and_anchors_are_reported() {
         let values = [
             (0, SecretValue::new(b"first-secret".to_vec())),
             (1, SecretValue::new(b"second-secret".to_vec())),
@@ -359,36 +340,30 @@ mod tests {
             hex::encode("second-secret"),
             STANDARD.encode("first-secret")
         );
-        let hits = |exact: &Exact| {
-            let mut out = Vec::new();
-            exact.scan(text.as_bytes(), &mut out);
-            out.into_iter()
-                .map(|h| (h.owner, h.encoding, h.range))
-                .collect::<Vec<_>>()
-        };
-        let dfa = Exact::build(&values)?;
-        let nfa = Exact::build_within(&values, 0)?;
+        let exact = Exact::build(&values, vec![b"ghp_".to_vec()]);
+        let mut hits = Vec::new();
+        assert!(!exact.scan(text.as_bytes(), &mut hits, true));
+        let got: Vec<_> = hits.iter().map(|h| (h.owner, h.encoding)).collect();
         assert_eq!(
-            dfa.automaton.as_ref().map(|a| a.kind()),
-            Some(AhoCorasickKind::DFA)
+            got,
+            vec![
+                (0, Encoding::Raw),
+                (1, Encoding::Hex),
+                (0, Encoding::Base64)
+            ]
         );
-        assert_ne!(
-            nfa.automaton.as_ref().map(|a| a.kind()),
-            Some(AhoCorasickKind::DFA)
-        );
-        assert_eq!(hits(&dfa).len(), 3);
-        assert_eq!(hits(&dfa), hits(&nfa));
-        Ok(())
+        assert!(exact.scan(b"a ghp_ b", &mut Vec::new(), true));
+        assert!(exact.is_match(text.as_bytes()));
+        assert!(!exact.is_match(b"a ghp_ b"), "an anchor is not a match");
     }
 
     #[test]
-    fn a_value_repeated_back_to_back_is_one_merged_hit() -> Result<(), aho_corasick::BuildError> {
-        let exact = Exact::build(&[(0, SecretValue::new(b"aaaaaa".to_vec()))])?;
+    fn a_value_repeated_back_to_back_is_one_merged_hit() {
+        let exact = Exact::build(&[(0, SecretValue::new(b"aaaaaa".to_vec()))], Vec::new());
         let mut hits = Vec::new();
-        exact.scan(&[b'a'; 100], &mut hits);
+        exact.scan(&[b'a'; 100], &mut hits, false);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].range, 0..100);
-        Ok(())
     }
 
     #[test]

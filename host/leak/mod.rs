@@ -5,12 +5,15 @@
 //! Three detectors run over the same bytes:
 //! - **patterns**: well-known credential formats ([`patterns()`] lists
 //!   them: OpenAI, Anthropic, AWS, GitHub, Slack, PEM keys, JWTs, connection
-//!   strings with passwords, …). One [`regex::bytes::RegexSet`] pass answers
-//!   "anything at all?"; only the patterns that matched are run again for
-//!   positions.
+//!   strings with passwords, …). Each has anchors, short strings one of
+//!   which every match contains (`sk-`, `ghp_`, `://`, …); the exact-value
+//!   pass looks for them too, and only input holding one gets the
+//!   [`regex::bytes::RegexSet`] pass that answers "anything at all?"; only
+//!   the patterns that matched are run again for positions.
 //! - **exact values**: the owner's stored secrets, raw and hex-, base64-,
-//!   percent- or JSON-escaped, in one Aho-Corasick automaton (see `exact.rs` for the
-//!   encodings and their limits). Values shorter than [`MIN_SECRET_LEN`]
+//!   percent- or JSON-escaped, in one index searched in one pass (see
+//!   `exact.rs` for the encodings and their limits, `needles.rs` for the
+//!   search). Values shorter than [`MIN_SECRET_LEN`]
 //!   bytes are left out, because they would match everywhere; they are
 //!   listed by [`LeakScanner::ignored`].
 //! - **canaries**: tokens the host plants ([`Canary::generate`]) and that
@@ -39,6 +42,7 @@
 
 mod canary;
 mod exact;
+mod needles;
 mod patterns;
 mod percent;
 mod redact;
@@ -255,8 +259,8 @@ pub enum BuildError {
     /// A built-in pattern failed to compile (a bug, caught by the tests).
     #[error("built-in leak pattern failed to compile: {0}")]
     Patterns(String),
-    /// The exact-value automaton could not be built (too many values).
-    /// The message comes from aho-corasick and names no pattern contents.
+    /// The exact-value matcher could not be built. The current index
+    /// cannot fail; the variant stays for callers that match on it.
     #[error("exact-value matcher could not be built: {0}")]
     Automaton(String),
 }

@@ -91,8 +91,7 @@ impl LeakScanner {
             owners.push(Owner::Canary);
         }
         let plus_as_space = values.iter().any(|(_, v)| v.contains(b' '));
-        // aho-corasick's build errors are about sizes and ids, not contents.
-        let exact = Exact::build(&values).map_err(|e| BuildError::Automaton(e.to_string()))?;
+        let exact = Exact::build(&values, patterns::anchors());
         Ok(Self {
             inner: Arc::new(Inner {
                 patterns,
@@ -240,7 +239,11 @@ impl LeakScanner {
         let inner = &*self.inner;
         let mut findings = Vec::new();
         let mut exact_hits: Vec<ExactHit> = Vec::new();
-        inner.exact.scan(bytes, &mut exact_hits);
+        // The same pass says whether a pattern anchor occurs: without one
+        // no pattern can match, and the patterns are not run.
+        let anchored = inner
+            .exact
+            .scan(bytes, &mut exact_hits, detect == Detect::All);
         findings.extend(exact_hits.into_iter().map(|hit| Finding {
             kind: match &inner.owners[hit.owner] {
                 Owner::Secret(name) => FindingKind::Secret { name: name.clone() },
@@ -251,7 +254,9 @@ impl LeakScanner {
         }));
         if detect == Detect::All {
             let mut pattern_hits: Vec<PatternHit> = Vec::new();
-            inner.patterns.scan(bytes, &mut pattern_hits);
+            if anchored {
+                inner.patterns.scan(bytes, &mut pattern_hits);
+            }
             findings.extend(pattern_hits.into_iter().map(|hit| {
                 let info = inner.patterns.info(hit.index);
                 Finding {

@@ -140,22 +140,21 @@ pub(super) async fn send(
         };
         let result = client.exchange(exchange, deadline).await;
         let audit = |status: Option<u16>, bytes_in: usize, error: Option<String>| {
-            ctx.services.audit.record(
-                &ctx.caller,
-                "http.request",
-                json!({
-                    "method": method.as_str(),
-                    "host": url.host().unwrap_or(""),
-                    "path": url.path(),
-                    "status": status,
-                    "bytes_out": body.len(),
-                    "bytes_in": bytes_in,
-                    "ms": started.elapsed().as_millis() as u64,
-                    "secrets": injected,
-                    "hop": hop,
-                    "error": error,
-                }),
-            );
+            let record = RequestRecord {
+                bytes_in,
+                bytes_out: body.len(),
+                digest: &ctx.caller.digest,
+                error: error.as_deref(),
+                hop,
+                host: url.host().unwrap_or(""),
+                method: method.as_str(),
+                ms: started.elapsed().as_millis() as u64,
+                path: url.path(),
+                secrets: &injected,
+                status,
+                version: &ctx.caller.version,
+            };
+            record.write(ctx);
         };
         let response = match result {
             Ok(r) => r,
@@ -188,6 +187,61 @@ pub(super) async fn send(
             continue;
         }
         return redact_response(ctx, scanner, &url, response);
+    }
+}
+
+/// The `http.request` audit detail, written straight to JSON: the same
+/// object `AuditSink::record` makes of a `json!` map plus the caller's
+/// version and digest (keys sorted, as serde_json's map writes them), in
+/// one buffer instead of a map of owned strings.
+#[derive(serde::Serialize)]
+struct RequestRecord<'a> {
+    bytes_in: usize,
+    bytes_out: usize,
+    digest: &'a str,
+    error: Option<&'a str>,
+    hop: u32,
+    host: &'a str,
+    method: &'a str,
+    ms: u64,
+    path: &'a str,
+    secrets: &'a [String],
+    status: Option<u16>,
+    version: &'a str,
+}
+
+impl RequestRecord<'_> {
+    fn write(&self, ctx: &Ctx) {
+        let mut detail = Vec::with_capacity(256 + self.path.len() + self.host.len());
+        match serde_json::to_writer(&mut detail, self).map(|()| String::from_utf8(detail)) {
+            Ok(Ok(detail)) => {
+                ctx.services
+                    .audit
+                    .record_written(&ctx.caller, "http.request", detail)
+            }
+            // Not expected (plain strings and numbers); the map path then.
+            _ => ctx
+                .services
+                .audit
+                .record(&ctx.caller, "http.request", self.as_value()),
+        }
+    }
+
+    /// The detail as `record` takes it (without version and digest,
+    /// which it adds).
+    fn as_value(&self) -> serde_json::Value {
+        json!({
+            "method": self.method,
+            "host": self.host,
+            "path": self.path,
+            "status": self.status,
+            "bytes_out": self.bytes_out,
+            "bytes_in": self.bytes_in,
+            "ms": self.ms,
+            "secrets": self.secrets,
+            "hop": self.hop,
+            "error": self.error,
+        })
     }
 }
 
@@ -333,6 +387,33 @@ fn net_error(e: NetError) -> HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_request_detail_is_what_the_map_made() {
+        let secrets = vec!["token".to_string(), "other \"quoted\"".to_string()];
+        for (status, error) in [(Some(200), None), (None, Some("refused: \u{7f} \\ é"))] {
+            let record = RequestRecord {
+                bytes_in: 1024,
+                bytes_out: 7,
+                digest: "ab12",
+                error,
+                hop: 1,
+                host: "api.example.com",
+                method: "POST",
+                ms: 3,
+                path: "/v1/x\"y",
+                secrets: &secrets,
+                status,
+                version: "0.1.0",
+            };
+            let mut map = record.as_value();
+            if let serde_json::Value::Object(m) = &mut map {
+                m.insert("version".into(), json!("0.1.0"));
+                m.insert("digest".into(), json!("ab12"));
+            }
+            assert_eq!(serde_json::to_string(&record).unwrap(), map.to_string());
+        }
+    }
 
     #[test]
     fn a_secret_spelled_into_a_header_name_is_blocked() {
