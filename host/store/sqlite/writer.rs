@@ -10,11 +10,20 @@
 //! guarded batch that changes nothing) is undone alone. Callers are
 //! answered only after the commit, so a write acknowledged is a write kept.
 //!
-//! Checkpoints are off this path: the writer connection never checkpoints
-//! on commit; every so many commits it nudges a second thread that copies
-//! the WAL back into the database (PASSIVE, so it never blocks the writer).
+//! Checkpoints are mostly off this path: the writer connection never
+//! checkpoints on commit; every so many commits it nudges a second thread
+//! that copies the WAL back into the database (PASSIVE, so it never blocks
+//! the writer). That copy can never finish by itself under steady writes —
+//! frames keep arriving while it runs — and SQLite restarts the WAL from
+//! its beginning only once every frame is copied, so the file would grow
+//! without end (each commit then extends it: new page-cache pages and block
+//! allocation on every write). So once the second thread is done, the
+//! writer copies the few frames added since, at a moment when no write is
+//! waiting, and its next commit starts the WAL over.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 
 use rusqlite::Connection;
@@ -160,9 +169,23 @@ impl Writer {
     }
 }
 
-fn write_loop(conn: Connection, rx: Receiver<Job>, checkpoints: SyncSender<()>) {
+fn write_loop(conn: Connection, rx: Receiver<Job>, checkpoints: Checkpointer) {
     let mut commits = 0u32;
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.try_recv() {
+            Ok(job) => job,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                // Nothing waits: the moment to finish a checkpoint.
+                if checkpoints.backfilled.swap(false, Ordering::AcqRel) {
+                    checkpoint(&conn);
+                }
+                match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -179,8 +202,14 @@ fn write_loop(conn: Connection, rx: Receiver<Job>, checkpoints: SyncSender<()>) 
         if commits >= COMMITS_PER_CHECKPOINT {
             commits = 0;
             // Full: a checkpoint is already due; nothing to add.
-            let _ = checkpoints.try_send(());
+            let _ = checkpoints.nudge.try_send(());
         }
+    }
+}
+
+fn checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!("WAL checkpoint failed: {e}");
     }
 }
 
@@ -262,10 +291,18 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+struct Checkpointer {
+    nudge: SyncSender<()>,
+    /// Set by the checkpoint thread when it has copied what it saw.
+    backfilled: Arc<AtomicBool>,
+}
+
 /// The checkpoint thread: copies the WAL into the database when nudged,
 /// with its own connection, and ends with the writer.
-fn start_checkpointer(path: PathBuf) -> Result<SyncSender<()>, StoreError> {
-    let (tx, rx) = mpsc::sync_channel::<()>(1);
+fn start_checkpointer(path: PathBuf) -> Result<Checkpointer, StoreError> {
+    let (nudge, rx) = mpsc::sync_channel::<()>(1);
+    let backfilled = Arc::new(AtomicBool::new(false));
+    let done = backfilled.clone();
     std::thread::Builder::new()
         .name("ironclaw-sqlite-checkpoint".into())
         .spawn(move || {
@@ -276,15 +313,14 @@ fn start_checkpointer(path: PathBuf) -> Result<SyncSender<()>, StoreError> {
                         .inspect_err(|e| tracing::warn!("cannot open for checkpoints: {e}"))
                         .ok();
                 }
-                if let Some(c) = &conn
-                    && let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                {
-                    tracing::warn!("WAL checkpoint failed: {e}");
+                if let Some(c) = &conn {
+                    checkpoint(c);
+                    done.store(true, Ordering::Release);
                 }
             }
         })
         .map_err(|e| StoreError::Worker(format!("cannot start the SQLite checkpointer: {e}")))?;
-    Ok(tx)
+    Ok(Checkpointer { nudge, backfilled })
 }
 
 #[cfg(test)]
@@ -377,5 +413,20 @@ mod tests {
         });
         assert!(failed.await.unwrap().is_err());
         assert_eq!(count(&dir), 1);
+    }
+
+    #[tokio::test]
+    async fn the_wal_starts_over_under_steady_writes() {
+        let (dir, w) = writer();
+        // One commit after another, as a busy channel makes them: the WAL
+        // must be copied back and restarted, not grow by every commit.
+        for i in 0..3000 {
+            insert(&w, &format!("k{i}")).await.unwrap().unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("w.db-wal"))
+            .unwrap()
+            .len();
+        assert!(wal < 6 << 20, "the WAL grew to {wal} bytes");
+        assert_eq!(count(&dir), 3000);
     }
 }
