@@ -62,8 +62,11 @@ fn call_loop(
     let (runtime, live) = (h.runtime.clone(), h.reloader.live().clone());
     tokio::spawn(async move {
         let (mut calls, mut failures, mut versions) = (0, Vec::new(), Vec::new());
-        // Bounded: stops on the flag, or after 20,000 calls whatever happens.
-        while !stop.load(Ordering::Relaxed) && calls < 20_000 {
+        // Bounded: stops on the flag, or after 30 s whatever happens. (Not
+        // a call count: with warm pooling slots an echo call takes ~15 µs,
+        // and 20,000 calls ended the loop before the swap it must see.)
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
             let Some(c) = live.get("echo") else {
                 failures.push("echo not serving".to_string());
                 continue;
