@@ -95,6 +95,16 @@ async fn write(log: &dyn AuditLog, records: &mut Vec<Record>) {
     records.clear();
 }
 
+/// `detail` as written to the log: the caller's version and digest added
+/// to an object.
+pub fn with_caller(caller: &Caller, mut detail: Value) -> String {
+    if let Value::Object(map) = &mut detail {
+        map.insert("version".into(), json!(caller.version));
+        map.insert("digest".into(), json!(caller.digest));
+    }
+    detail.to_string()
+}
+
 /// Where audit records go; `AuditSink::default()` drops them (tests and
 /// tools without a database).
 #[derive(Clone, Default)]
@@ -133,32 +143,27 @@ impl AuditSink {
 
     /// Records `action` by `caller`; `detail` gets the caller's version and
     /// digest added. Never a secret value in `detail`: names only.
-    pub fn record(&self, caller: &Caller, action: &'static str, mut detail: Value) {
-        let Some(tx) = self.admit(caller) else { return };
-        if let Value::Object(map) = &mut detail {
-            map.insert("version".into(), json!(caller.version));
-            map.insert("digest".into(), json!(caller.digest));
-        }
-        let _ = tx.send(Message::Record(Record {
-            at: now_ms(),
-            actor: caller.name.clone(),
-            action,
-            detail: detail.to_string(),
-        }));
+    pub fn record(&self, caller: &Caller, action: &'static str, detail: Value) {
+        self.record_with(caller, action, || with_caller(caller, detail));
     }
 
-    /// [`AuditSink::record`] for a detail the caller has already written
-    /// out: a JSON object that holds the caller's `version` and `digest`
-    /// and has its keys in sorted order, as `record` would write them (a
-    /// hot path's record, where building a [`Value`] map costs a dozen or
-    /// more allocations). The budget applies exactly as for `record`.
-    pub fn record_written(&self, caller: &Caller, action: &'static str, detail: String) {
+    /// [`AuditSink::record`] for a hot path: `detail` writes the JSON object
+    /// itself, holding the caller's `version` and `digest` with its keys in
+    /// sorted order, as `record` would write them. It is called only when
+    /// the record fits the caller's budget, so a suppressed record costs no
+    /// serialization at all. The budget applies exactly as for `record`.
+    pub fn record_with(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        detail: impl FnOnce() -> String,
+    ) {
         let Some(tx) = self.admit(caller) else { return };
         let _ = tx.send(Message::Record(Record {
             at: now_ms(),
             actor: caller.name.clone(),
             action,
-            detail,
+            detail: detail(),
         }));
     }
 

@@ -118,13 +118,20 @@ impl Exact {
         }
     }
 
+    #[cfg(test)]
     pub fn is_match(&self, hay: &[u8]) -> bool {
+        self.is_match_or_anchored(hay, false).0
+    }
+
+    /// Whether a value occurs (stopping at the first), and, when `anchors`
+    /// is set and none does, whether a pattern anchor occurs.
+    pub fn is_match_or_anchored(&self, hay: &[u8], anchors: bool) -> (bool, bool) {
         let mut found = false;
-        self.index.search(hay, false, |_, _, _| {
+        let anchored = self.index.search(hay, anchors, |_, _, _| {
             found = true;
             false
         });
-        found
+        (found, anchored)
     }
 
     /// Every occurrence, including ones that overlap an earlier match of a

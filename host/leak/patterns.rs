@@ -25,6 +25,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::{Regex, RegexSet};
 
+use super::canary::CANARY_PREFIX;
 use super::exact::MIN_SECRET_LEN;
 
 /// How bad it is if a match of this pattern leaks.
@@ -207,7 +208,7 @@ static DEFS: &[Def] = &[
             r"https?://hooks\.slack\.com/(?:services/T[A-Za-z0-9_]{6,}/B[A-Za-z0-9_]{6,}/[A-Za-z0-9_]{20,}",
             r"|(?:workflows|triggers)/[A-Za-z0-9_/]{20,})"
         ),
-        &["://"],
+        &["ks.sl"],
     ),
     def(
         "telegram_bot_token",
@@ -335,28 +336,28 @@ static DEFS: &[Def] = &[
         "PostgreSQL connection string with password",
         High,
         url_password!("postgres|postgresql"),
-        &["://"],
+        &["postg"],
     ),
     def(
         "mysql_url_password",
         "MySQL connection string with password",
         High,
         url_password!("mysql|mariadb"),
-        &["://"],
+        &["mysql", "maria"],
     ),
     def(
         "mongodb_url_password",
         "MongoDB connection string with password",
         High,
         url_password!(r"mongodb|mongodb\+srv"),
-        &["://"],
+        &["mongo"],
     ),
     def(
         "redis_url_password",
         "Redis connection string with password",
         High,
         url_password!("redis|rediss"),
-        &["://"],
+        &["redis"],
     ),
     // Any IronClaw canary, including one planted by an earlier process whose
     // exact value this scanner no longer knows.
@@ -475,8 +476,15 @@ impl Patterns {
         self.set.is_match(hay)
     }
 
-    /// Matches of the canary-shape pattern only.
+    /// Matches of the canary-shape pattern only. Every match starts with
+    /// the canary prefix: a SIMD search for it costs far less than the
+    /// regex's own setup, on every response body and header.
     pub fn scan_canaries(&self, hay: &[u8], out: &mut Vec<PatternHit>) {
+        static PREFIX: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new(CANARY_PREFIX.as_bytes()));
+        if PREFIX.find(hay).is_none() {
+            return;
+        }
         if let Some(regex) = self.each.get(self.canary) {
             out.extend(regex.find_iter(hay).map(|m| PatternHit {
                 index: self.canary,
@@ -527,6 +535,37 @@ mod tests {
                 };
                 assert!(found, "{}: {a}", d.info.id);
             }
+        }
+    }
+
+    #[test]
+    fn canary_shapes_start_with_the_prefix_their_search_looks_for() {
+        let canary = DEFS.iter().filter(|d| d.canary).collect::<Vec<_>>();
+        assert_eq!(canary.len(), 1);
+        assert!(canary[0].regex.starts_with(CANARY_PREFIX));
+        let p = compiled().unwrap();
+        let planted = format!("x {CANARY_PREFIX}{} y", "0a".repeat(16));
+        let mut hits = Vec::new();
+        p.scan_canaries(planted.as_bytes(), &mut hits);
+        assert_eq!(hits.len(), 1);
+        p.scan_canaries(b"ironclaw-canary 0a0a", &mut hits);
+        assert_eq!(hits.len(), 1);
+    }
+
+    #[test]
+    fn plain_urls_hold_no_anchor() {
+        // A request URL is scanned on every request; its scheme must not
+        // send it through the pattern set.
+        let all = anchors();
+        for url in [
+            "https://api.example.com/v1/items?page=2",
+            "http://127.0.0.1:8080/api/items",
+        ] {
+            assert!(
+                !all.iter()
+                    .any(|a| url.as_bytes().windows(a.len()).any(|w| w == a)),
+                "{url}"
+            );
         }
     }
 

@@ -113,12 +113,13 @@ impl LeakScanner {
     /// Agrees with `!self.scan(bytes).is_empty()`.
     pub fn contains_leak(&self, bytes: &[u8]) -> bool {
         let inner = &*self.inner;
-        if inner.exact.is_match(bytes) || inner.patterns.is_match(bytes) {
-            return true;
-        }
-        percent::decode(bytes, inner.plus_as_space).is_some_and(|view| {
-            inner.exact.is_match(&view.bytes) || inner.patterns.is_match(&view.bytes)
-        })
+        // Without an anchor no pattern can match (see `find_in`).
+        let leaks = |hay: &[u8]| {
+            let (found, anchored) = inner.exact.is_match_or_anchored(hay, true);
+            found || (anchored && inner.patterns.is_match(hay))
+        };
+        leaks(bytes)
+            || percent::decode(bytes, inner.plus_as_space).is_some_and(|view| leaks(&view.bytes))
     }
 
     /// Every finding (patterns, stored values, canaries), sorted by

@@ -4,6 +4,8 @@
 //! read under a size cap, all inside the caller's deadline.
 
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -89,39 +91,76 @@ impl OutboundClient {
     /// have their own limits. One alarm serves every step (see
     /// [`Clock`]).
     pub async fn exchange(&self, req: Exchange, deadline: Instant) -> Result<Response, NetError> {
-        let host = req
-            .url
-            .host()
-            .ok_or_else(|| NetError::InvalidUrl(format!("{} has no host", req.url)))?
-            .to_string();
-        let mut clock = Clock::new(deadline.into_std());
-        match self.exchange_inner(req, &host, &mut clock).await {
-            Err(Step::Expired(Limit::Total)) => Err(NetError::TotalTimeout { host }),
-            Err(Step::Expired(Limit::Connect)) => Err(NetError::ConnectTimeout {
-                host,
-                ms: self.config.connect_timeout_ms,
-            }),
-            Err(Step::Expired(Limit::FirstByte)) => Err(NetError::FirstByteTimeout {
-                host,
-                ms: self.config.first_byte_timeout_ms,
-            }),
-            Err(Step::Failed(e)) => Err(e),
-            Ok(r) => Ok(r),
+        let url = req.url.clone();
+        match self
+            .exchange_prepared(&url, deadline, || Ok::<_, std::convert::Infallible>(req))
+            .await
+        {
+            Ok(result) => result,
+            Err(never) => match never {},
         }
     }
 
-    async fn exchange_inner(
+    /// [`OutboundClient::exchange`] with the request made while the
+    /// connection is set up: the connection to `url`'s origin is started
+    /// (address checks, TCP, TLS) and then `prepare` runs, so the
+    /// destination accepts while the caller does its last checks. Not a
+    /// byte of the request is sent before `prepare` returns; when it fails,
+    /// the connection is dropped unused and its error is returned (ahead
+    /// of any connection error). The request must be for `url`'s origin.
+    pub async fn exchange_prepared<E>(
         &self,
-        req: Exchange,
+        url: &Uri,
+        deadline: Instant,
+        prepare: impl FnOnce() -> Result<Exchange, E>,
+    ) -> Result<Result<Response, NetError>, E> {
+        let Some(host) = url.host() else {
+            prepare()?;
+            return Ok(Err(NetError::InvalidUrl(format!("{url} has no host"))));
+        };
+        let mut clock = Clock::new(deadline.into_std());
+        let (req, connected) = {
+            let mut connecting = pin!(self.connect(url, host, &mut clock));
+            let early = poll_once(&mut connecting.as_mut()).await;
+            let req = prepare()?;
+            let connected = match early {
+                Some(c) => c,
+                None => connecting.await,
+            };
+            (req, connected)
+        };
+        let result = match connected {
+            Ok((conn, remote)) => self.send_on(conn, req, url, host, remote, &mut clock).await,
+            Err(step) => Err(step),
+        };
+        Ok(result.map_err(|step| self.step_error(step, host)))
+    }
+
+    fn step_error(&self, step: Step, host: &str) -> NetError {
+        let host = host.to_string();
+        match step {
+            Step::Expired(Limit::Total) => NetError::TotalTimeout { host },
+            Step::Expired(Limit::Connect) => NetError::ConnectTimeout {
+                host,
+                ms: self.config.connect_timeout_ms,
+            },
+            Step::Expired(Limit::FirstByte) => NetError::FirstByteTimeout {
+                host,
+                ms: self.config.first_byte_timeout_ms,
+            },
+            Step::Failed(e) => e,
+        }
+    }
+
+    /// A connection to `url`'s origin: every address checked, TCP to a
+    /// checked one (never a second lookup), TLS for https.
+    async fn connect(
+        &self,
+        url: &Uri,
         host: &str,
         clock: &mut Clock,
-    ) -> Result<Response, Step> {
-        if req.body.len() as u64 > self.config.max_request_bytes {
-            return Err(Step::Failed(NetError::RequestTooLarge {
-                limit: self.config.max_request_bytes,
-            }));
-        }
-        let https = match req.url.scheme_str() {
+    ) -> Result<(Connection, SocketAddr), Step> {
+        let https = match url.scheme_str() {
             Some("https") => true,
             Some("http") => false,
             other => {
@@ -131,15 +170,15 @@ impl OutboundClient {
                 ))));
             }
         };
-        let port = req.url.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
         let addrs = clock
             .run(None, self.policy.resolve(host, port))
             .await?
             .map_err(|e| Step::Failed(e.into()))?;
-        let (tcp, remote) = self.connect(host, &addrs, clock).await?;
+        let (tcp, remote) = self.connect_tcp(host, &addrs, clock).await?;
         let _ = tcp.set_nodelay(true);
         if !https {
-            return self.send(tcp, req, host, remote, clock).await;
+            return Ok((Connection::Plain(tcp), remote));
         }
         let name = rustls::pki_types::ServerName::try_from(
             host.trim_start_matches('[')
@@ -164,10 +203,37 @@ impl OutboundClient {
                     reason: e.to_string(),
                 })
             })?;
-        self.send(tls, req, host, remote, clock).await
+        Ok((Connection::Tls(Box::new(tls)), remote))
     }
 
-    async fn connect(
+    /// `req` over `conn`, after checking it fits the connection and the
+    /// size limit.
+    async fn send_on(
+        &self,
+        conn: Connection,
+        req: Exchange,
+        url: &Uri,
+        host: &str,
+        remote: SocketAddr,
+        clock: &mut Clock,
+    ) -> Result<Response, Step> {
+        if req.url.scheme() != url.scheme() || req.url.authority() != url.authority() {
+            return Err(Step::Failed(NetError::InvalidUrl(format!(
+                "the request is for another origin than the connection to {host}"
+            ))));
+        }
+        if req.body.len() as u64 > self.config.max_request_bytes {
+            return Err(Step::Failed(NetError::RequestTooLarge {
+                limit: self.config.max_request_bytes,
+            }));
+        }
+        match conn {
+            Connection::Plain(tcp) => self.send(tcp, req, host, remote, clock).await,
+            Connection::Tls(tls) => self.send(*tls, req, host, remote, clock).await,
+        }
+    }
+
+    async fn connect_tcp(
         &self,
         host: &str,
         addrs: &[SocketAddr],
@@ -259,6 +325,22 @@ impl OutboundClient {
     }
 }
 
+/// A connected stream: plain TCP, or TLS over it (boxed: a TLS session is
+/// large, and moving it would copy it).
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Polls `f` once: its output if that finished it.
+async fn poll_once<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *f).poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
 /// How a step ended, short of success.
 enum Step {
     Expired(Limit),
@@ -348,6 +430,79 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::new(),
         }
+    }
+
+    /// A server that records how many bytes each connection sent before
+    /// it closed.
+    async fn counting() -> (
+        std::net::SocketAddr,
+        tokio::sync::mpsc::UnboundedReceiver<usize>,
+    ) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let _ = stream.read_to_end(&mut buf).await;
+                    let _ = tx.send(buf.len());
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn a_failed_prepare_sends_nothing_and_wins_over_a_connection_error() {
+        let (addr, mut sent) = counting().await;
+        let c = client(5_000, 10_000);
+        let url: Uri = format!("http://{addr}/x").parse().unwrap();
+        let deadline = Instant::now() + c.config().total_timeout();
+        let r = c
+            .exchange_prepared(&url, deadline, || Err::<Exchange, _>("leak"))
+            .await;
+        assert!(matches!(r, Err("leak")));
+        // The connection was opened and closed without a byte.
+        let bytes = tokio::time::timeout(Duration::from_secs(5), sent.recv())
+            .await
+            .unwrap();
+        assert_eq!(bytes, Some(0));
+
+        // Nothing listens there: the connection fails, the prepare error
+        // is still the one returned.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead: Uri = format!("http://{}/x", closed.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        drop(closed);
+        let r = c
+            .exchange_prepared(&dead, deadline, || Err::<Exchange, _>("leak"))
+            .await;
+        assert!(matches!(r, Err("leak")));
+        let r = c
+            .exchange_prepared(&dead, deadline, || Ok::<_, ()>(get(addr)))
+            .await;
+        assert!(matches!(r, Ok(Err(NetError::Connect { .. }))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_for_another_origin_is_not_sent_on_the_connection() {
+        let (addr, mut sent) = counting().await;
+        let (other, _task) = silent().await;
+        let c = client(5_000, 10_000);
+        let url: Uri = format!("http://{addr}/x").parse().unwrap();
+        let deadline = Instant::now() + c.config().total_timeout();
+        let r = c
+            .exchange_prepared(&url, deadline, || Ok::<_, ()>(get(other)))
+            .await;
+        assert!(matches!(r, Ok(Err(NetError::InvalidUrl(_)))), "{r:?}");
+        let bytes = tokio::time::timeout(Duration::from_secs(5), sent.recv())
+            .await
+            .unwrap();
+        assert_eq!(bytes, Some(0));
     }
 
     #[tokio::test]

@@ -3,17 +3,21 @@
 //!
 //! 1. the grant's allowlist (scheme, host, port, path prefix, method);
 //! 2. credential headers set by the guest are refused;
-//! 3. URL, headers and body are scanned for leaks (credential patterns, the
-//!    exact values of stored secrets, the host's canary) — a hit blocks;
-//! 4. granted secrets are injected where the manifest says, only for the
-//!    hosts the grant names;
-//! 5. the destination is resolved and private, loopback (unless allowed),
-//!    link-local and metadata addresses are refused; the connection goes
-//!    to the checked address;
-//! 6. sent with connect / first-byte / total timeouts and size caps;
+//! 3. the URL is scanned for leaks (credential patterns, the exact values
+//!    of stored secrets, the host's canary) — a hit blocks — before
+//!    anything leaves the host, since its host name goes to the resolver;
+//! 4. the connection is started: the destination is resolved and private,
+//!    loopback (unless allowed), link-local and metadata addresses are
+//!    refused; TCP goes to a checked address, then TLS for https. While it
+//!    is set up, headers and body are scanned for leaks and the granted
+//!    secrets are injected where the manifest says, only for the hosts the
+//!    grant names. Not a byte of the request is sent before that passes:
+//!    a blocked request drops its connection unused, and the block is what
+//!    the guest is told even if the connection also failed;
+//! 5. sent with connect / first-byte / total timeouts and size caps;
 //!    redirects are followed by the host (at most `max-redirects`), each
 //!    hop checked from step 1 again;
-//! 7. the response is scanned and secret values are redacted before the
+//! 6. the response is scanned and secret values are redacted before the
 //!    guest sees a byte.
 //!
 //! Every request, refusal and block is audited with the component's name,

@@ -123,22 +123,32 @@ pub(super) async fn send(
         rules::find_rule(grant, &method, &url).map_err(|why| ctx.deny(&url, "http.denied", why))?;
         credentials::refuse_guest_credentials(&guest_headers, &ctx.grants.secrets)
             .map_err(|why| ctx.deny(&url, "http.denied", why))?;
-        scan_request(scanner, &url, &guest_headers, &body)
-            .map_err(|why| ctx.deny(&url, "http.leak-blocked", why))?;
-        // The guest's headers stay as they were for a redirect's next hop;
-        // this copy gets the secrets and goes to the client.
-        let mut headers = guest_headers.clone();
-        let (target, injected) =
-            credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers, &body)
-                .map_err(|why| ctx.deny(&url, "http.denied", why))?;
+        // The URL before anything leaves the host: its host name goes to
+        // the resolver.
+        scan_url(scanner, &url).map_err(|why| ctx.deny(&url, "http.leak-blocked", why))?;
+        // The rest of the request is checked and given its secrets while
+        // the connection is set up; nothing is sent before that passes.
+        let mut injected = Vec::new();
         let started = Instant::now();
-        let exchange = Exchange {
-            method: method.clone(),
-            url: target,
-            headers,
-            body: body.clone(),
-        };
-        let result = client.exchange(exchange, deadline).await;
+        let result = client
+            .exchange_prepared(&url, deadline, || {
+                scan_content(scanner, &guest_headers, &body)
+                    .map_err(|why| ctx.deny(&url, "http.leak-blocked", why))?;
+                // The guest's headers stay as they were for a redirect's
+                // next hop; this copy gets the secrets and goes out.
+                let mut headers = guest_headers.clone();
+                let (target, names) =
+                    credentials::inject(&ctx.grants.secrets, &set, &url, &mut headers, &body)
+                        .map_err(|why| ctx.deny(&url, "http.denied", why))?;
+                injected = names;
+                Ok::<_, HttpError>(Exchange {
+                    method: method.clone(),
+                    url: target,
+                    headers,
+                    body: body.clone(),
+                })
+            })
+            .await?;
         let audit = |status: Option<u16>, bytes_in: usize, error: Option<String>| {
             let record = RequestRecord {
                 bytes_in,
@@ -211,19 +221,20 @@ struct RequestRecord<'a> {
 }
 
 impl RequestRecord<'_> {
+    /// Recorded when the caller's audit budget lets it through; only then
+    /// is the detail written out.
     fn write(&self, ctx: &Ctx) {
+        ctx.services
+            .audit
+            .record_with(&ctx.caller, "http.request", || self.to_json(&ctx.caller));
+    }
+
+    fn to_json(&self, caller: &Caller) -> String {
         let mut detail = Vec::with_capacity(256 + self.path.len() + self.host.len());
         match serde_json::to_writer(&mut detail, self).map(|()| String::from_utf8(detail)) {
-            Ok(Ok(detail)) => {
-                ctx.services
-                    .audit
-                    .record_written(&ctx.caller, "http.request", detail)
-            }
+            Ok(Ok(detail)) => detail,
             // Not expected (plain strings and numbers); the map path then.
-            _ => ctx
-                .services
-                .audit
-                .record(&ctx.caller, "http.request", self.as_value()),
+            _ => crate::capabilities::audit::with_caller(caller, self.as_value()),
         }
     }
 
@@ -245,19 +256,24 @@ impl RequestRecord<'_> {
     }
 }
 
-/// Step 3: a guest's request carries no credential or secret value (the
-/// scan runs before injection, so the host's own secrets never count).
-fn scan_request(
-    scanner: &LeakScanner,
-    url: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), String> {
+/// Step 3, the URL: a guest's request carries no credential or secret
+/// value (the scan runs before injection, so the host's own secrets never
+/// count).
+fn scan_url(scanner: &LeakScanner, url: &Uri) -> Result<(), String> {
+    scanner
+        .check_at(
+            url.to_string().as_bytes(),
+            LeakSite::OutboundRequest,
+            "request URL",
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Step 4: headers and body, the same way (while connecting).
+fn scan_content(scanner: &LeakScanner, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
     let site = LeakSite::OutboundRequest;
     let blocked = |e: LeakBlocked| e.to_string();
-    scanner
-        .check_at(url.to_string().as_bytes(), site, "request URL")
-        .map_err(blocked)?;
     for (name, value) in headers {
         // The location is only written out when something is found. Names
         // are scanned too: a guest can spell a secret into a header name.
@@ -303,7 +319,7 @@ fn redirect_target(url: &Uri, status: StatusCode, headers: &HeaderMap) -> Option
     Uri::from_parts(parts).ok()
 }
 
-/// Step 7: the owner's secret values never reach the guest, in the body or
+/// Step 6: the owner's secret values never reach the guest, in the body or
 /// in a header; a canary in a response blocks it entirely. A clean
 /// response (the common case) is handed on as it came: same body bytes,
 /// same header map, nothing copied.
@@ -426,7 +442,8 @@ mod tests {
             HeaderName::from_bytes(format!("x-{secret}").as_bytes()).unwrap(),
             "1".parse().unwrap(),
         );
-        let e = scan_request(&scanner, &url, &headers, b"").unwrap_err();
+        assert!(scan_url(&scanner, &url).is_ok());
+        let e = scan_content(&scanner, &headers, b"").unwrap_err();
         assert!(e.contains("request header name"), "{e}");
         assert!(
             !e.contains(secret),
@@ -435,6 +452,8 @@ mod tests {
         // A clean request passes.
         let mut clean = HeaderMap::new();
         clean.insert("x-trace", "abc".parse().unwrap());
-        assert!(scan_request(&scanner, &url, &clean, b"hello").is_ok());
+        assert!(scan_content(&scanner, &clean, b"hello").is_ok());
+        let leaky: Uri = format!("https://example.com/x?t={secret}").parse().unwrap();
+        assert!(scan_url(&scanner, &leaky).is_err());
     }
 }
